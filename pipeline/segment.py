@@ -1,0 +1,82 @@
+"""Chinese word segmentation: the one module that calls jieba or rjieba.
+
+rjieba (jieba-rs) is jieba-compatible and about 19x faster than jieba.lcut, so it is the default; the
+segmenter is chosen by config, imported on first use, given the governance user dictionary once per
+process, and a missing package is a clear error, not a silent fallback.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.config import PROJECT_ROOT
+
+DEFAULT_USERDICT = PROJECT_ROOT / "configs" / "userdict.txt"
+DEFAULT_STOPWORDS = PROJECT_ROOT / "configs" / "stopwords.txt"
+#: frequency given to user-dictionary words without one: high enough to win over the shorter words
+USER_WORD_FREQ = 200_000
+
+
+class SegmenterError(RuntimeError):
+    """The configured segmenter cannot be used; the message says what to install."""
+
+
+def read_userdict(path: str | Path) -> list[tuple[str, int | None, str | None]]:
+    """Entries of a jieba user dictionary: 'word [freq] [tag]' per line, '#' comments allowed."""
+    entries = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
+        entries.append((parts[0], freq, tag))
+    return entries
+
+
+def _import(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise SegmenterError(
+            f"the segmenter {name!r} is not installed: run `pip install {name}` "
+            f"or set annotate.tokenizer in your config to the other one (rjieba or jieba)"
+        ) from None
+
+
+@functools.lru_cache(maxsize=4)
+def get_cutter(tokenizer: str = "rjieba", userdict: str | None = None) -> Callable[[str], list[str]]:
+    """A function text -> tokens (precise mode, HMM on), with the user dictionary loaded once."""
+    path = Path(userdict) if userdict else DEFAULT_USERDICT
+    entries = read_userdict(path) if path.exists() else []
+    if tokenizer == "rjieba":
+        rjieba = _import("rjieba")
+        seg = rjieba.Jieba()
+        for word, freq, tag in entries:
+            seg.add_word(word, freq or USER_WORD_FREQ, tag)
+        cut = seg.cut
+        cut("预热")
+        return lambda text: cut(text, True)
+    if tokenizer == "jieba":
+        jieba = _import("jieba")
+        seg = jieba.Tokenizer()
+        seg.initialize()
+        for word, freq, tag in entries:
+            seg.add_word(word, freq or USER_WORD_FREQ, tag)
+        return lambda text: seg.lcut(text, HMM=True)
+    raise SegmenterError(f"unknown tokenizer {tokenizer!r}: use rjieba or jieba")
+
+
+def tokenize(text: str, tokenizer: str = "rjieba", userdict: str | None = None) -> list[str]:
+    """Tokens of a text, whitespace tokens dropped."""
+    return [t for t in get_cutter(tokenizer, userdict)(text) if not t.isspace()]
+
+
+@functools.lru_cache(maxsize=2)
+def stopwords(path: str | None = None) -> frozenset[str]:
+    """Stopwords for features only; stored tokens are never filtered."""
+    p = Path(path) if path else DEFAULT_STOPWORDS
+    return frozenset(w.strip() for w in p.read_text(encoding="utf-8").splitlines() if w.strip())
