@@ -104,16 +104,41 @@ class AnnotateConfig(Strict):
     userdict: str = "configs/userdict.txt"
     stopwords: str = "configs/stopwords.txt"
     cues: str = "configs/cues.yaml"
-    labels: list[str] = ["corpora/labels/dev_labels.jsonl"]
     model_cache: str = "~/.cache/zhili/models"
     random_state: int = 0
 
 
+class LabelsConfig(Strict):
+    """Labelled sentences the tagger and the theme model learn from."""
+
+    files: list[str] = ["corpora/labels/dev_labels.jsonl"]
+    exclude_docs: list[str] = Field(
+        default_factory=list,
+        description="label 'doc' values left out of training (honest scoring of those source files)",
+    )
+
+
 class ThemesConfig(Strict):
+    """Seeded theme matching (patterns + a multi-label model) and discovery of further themes."""
+
     file: str = "configs/themes.yaml"
+    theme_types: list[str] = Field(
+        ["problem", "measure", "experience"],
+        description="sentence types that may carry themes (themes describe problems, measures, experiences)",
+    )
+    pattern_score: float = Field(0.9, ge=0, le=1, description="score of a theme found by its patterns alone")
+    model: bool = True
+    model_min_labels: int = Field(8, description="a theme gets a model only with this many labelled units")
+    model_c: float = Field(4.0, gt=0, description="inverse regularisation of the per-theme logistic models")
+    model_threshold: float = Field(0.5, gt=0, lt=1, description="probability from which the model assigns a theme")
+    model_cache: str = "~/.cache/zhili/themes"
+    article_marker: str = Field(r"篇\s*\d+", description="regex: a labelled unit matching it starts a new article (CV groups)")
     discover: bool = True
     min_cluster_size: int = 8
+    min_topics: int = 3
     max_topics: int = 12
+    merge_overlap: float = Field(0.5, description="a discovered theme sharing this share of sentences or top terms with a seeded one is merged")
+    max_discovery_sentences: int = Field(50_000, description="beyond this, discovery fits on a hash sample")
     random_state: int = 0
 
 
@@ -131,6 +156,7 @@ class Config(Strict):
     dedup: DedupConfig = DedupConfig()
     structure: StructureConfig = StructureConfig()
     annotate: AnnotateConfig = AnnotateConfig()
+    labels: LabelsConfig = LabelsConfig()
     themes: ThemesConfig = ThemesConfig()
     run: RunConfig = RunConfig()
 

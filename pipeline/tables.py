@@ -21,109 +21,115 @@ import pyarrow.parquet as pq
 
 TYPES = ("problem", "measure", "experience", "other")
 
+
+def col(name: str, type_: pa.DataType, doc: str = "") -> pa.Field:
+    """A column with its description kept in the schema, so docs/schema.md is generated from it."""
+    return pa.field(name, type_, metadata={"doc": doc} if doc else None)
+
+
 DOCUMENTS = pa.schema([
-    ("doc_id", pa.string()),          # stable id: hash of source path and article index
-    ("source_path", pa.string()),     # path of the input file, relative to the corpus root when possible
-    ("article_index", pa.int32()),    # position of the article inside its file (compilations, collections)
-    ("title", pa.string()),
-    ("date", pa.string()),            # ISO yyyy-mm-dd, or yyyy-mm / yyyy when that is all that is known
-    ("year", pa.int16()),
-    ("source", pa.string()),          # site, publisher or collection the article came from
-    ("author", pa.string()),
-    ("format", pa.string()),          # txt md html docx pdf csv jsonl xlsx
-    ("encoding", pa.string()),        # detected encoding of a text file
-    ("sha256", pa.string()),          # of the input file's bytes
-    ("text", pa.string()),            # the cleaned, normalised article text: every offset points here
-    ("n_chars", pa.int32()),
-    ("region_code", pa.string()),     # primary region: most specific admin-division code
-    ("region_name", pa.string()),
-    ("province_code", pa.string()),
-    ("province", pa.string()),
-    ("city_code", pa.string()),
-    ("city", pa.string()),
-    ("regions", pa.list_(pa.string())),  # codes of all regions mentioned
-    ("duplicate_of", pa.string()),    # doc_id of the earlier near-duplicate, null when original
-    ("n_sections", pa.int32()),
-    ("n_sentences", pa.int32()),
+    col("doc_id", pa.string(), "stable id: hash of source path and article index"),
+    col("source_path", pa.string(), "path of the input file, relative to the corpus root when possible"),
+    col("article_index", pa.int32(), "position of the article inside its file (compilations, collections)"),
+    col("title", pa.string(), "article title (compilation heading, html/docx/pdf title, collection column or first line)"),
+    col("date", pa.string(), "ISO yyyy-mm-dd, or yyyy-mm / yyyy when that is all that is known"),
+    col("year", pa.int16(), "year of the date, or of the collection/folder when no date is found"),
+    col("source", pa.string(), "site, publisher or collection the article came from"),
+    col("author", pa.string(), "author when stated (作者：…)"),
+    col("format", pa.string(), "txt md html docx pdf csv jsonl xlsx"),
+    col("encoding", pa.string(), "detected encoding of a text file"),
+    col("sha256", pa.string(), "of the input file's bytes"),
+    col("text", pa.string(), "the cleaned, normalised article text: every offset points here"),
+    col("n_chars", pa.int32(), "characters in text"),
+    col("region_code", pa.string(), "primary region: most specific admin-division code"),
+    col("region_name", pa.string(), "full name of region_code"),
+    col("province_code", pa.string(), "2-digit code of the primary region's province"),
+    col("province", pa.string(), "province name (北京市, 广东省, ...)"),
+    col("city_code", pa.string(), "4-digit code of the primary region's city, null for province-level"),
+    col("city", pa.string(), "city name"),
+    col("regions", pa.list_(pa.string()), "codes of all regions mentioned"),
+    col("duplicate_of", pa.string(), "doc_id of the earlier near-duplicate, null when original"),
+    col("n_sections", pa.int32(), "rows of this article in sections"),
+    col("n_sentences", pa.int32(), "rows of this article in sentences"),
 ])
 
 SECTIONS = pa.schema([
-    ("doc_id", pa.string()),
-    ("section_id", pa.int32()),       # 0 is the article body before any heading
-    ("parent_id", pa.int32()),        # enclosing section, null at the top
-    ("level", pa.int8()),             # 0 body, 1 一、/第一章, 2 （一）/第一节, 3 1./1、, 4 （1）, 5 一是…
-    ("heading", pa.string()),
-    ("start", pa.int32()),            # offsets of the section in the article text
-    ("end", pa.int32()),
+    col("doc_id", pa.string(), "article id (documents.doc_id)"),
+    col("section_id", pa.int32(), "0 is the article body before any heading"),
+    col("parent_id", pa.int32(), "enclosing section, null at the top"),
+    col("level", pa.int8(), "0 body, 1 一、/第一章, 2 （一）/第一节, 3 1./1、, 4 （1）, 5 一是…"),
+    col("heading", pa.string(), "heading text as written (with its marker)"),
+    col("start", pa.int32(), "offsets of the section in the article text"),
+    col("end", pa.int32(), "end offset of the section (exclusive)"),
 ])
 
 SENTENCES = pa.schema([
-    ("doc_id", pa.string()),
-    ("sent_id", pa.int32()),          # order within the article, from 0
-    ("section_id", pa.int32()),
-    ("para_id", pa.int32()),
-    ("start", pa.int32()),            # text == documents.text[start:end]
-    ("end", pa.int32()),
-    ("text", pa.string()),
-    ("is_heading", pa.bool_()),
-    ("type", pa.string()),            # problem | measure | experience | other
-    ("type_score", pa.float32()),     # probability of the chosen type, 0..1
-    ("cues", pa.list_(pa.string())),  # evidence: matched cue phrases as "kind:phrase", and "heading:..."
-    ("method", pa.string()),          # rule | model | both
-    ("themes", pa.list_(pa.string())),
+    col("doc_id", pa.string(), "article id (documents.doc_id)"),
+    col("sent_id", pa.int32(), "order within the article, from 0"),
+    col("section_id", pa.int32(), "innermost section containing the sentence"),
+    col("para_id", pa.int32(), "paragraph number within the article"),
+    col("start", pa.int32(), "text == documents.text[start:end]"),
+    col("end", pa.int32(), "end offset (exclusive)"),
+    col("text", pa.string(), "the sentence as stored in documents.text"),
+    col("is_heading", pa.bool_(), "the sentence is a heading"),
+    col("type", pa.string(), "problem | measure | experience | other"),
+    col("type_score", pa.float32(), "probability of the chosen type, 0..1"),
+    col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, and heading:kind:text"),
+    col("method", pa.string(), "rule | model | both"),
+    col("themes", pa.list_(pa.string()), "seeded theme ids matched (discovered themes are in sentence_themes)"),
 ])
 
 MENTIONS = pa.schema([
-    ("doc_id", pa.string()),
-    ("start", pa.int32()),
-    ("end", pa.int32()),
-    ("text", pa.string()),            # as written (may be a short form: 天津)
-    ("code", pa.string()),            # admin-division code (2/4/6 digits)
-    ("name", pa.string()),            # full name (天津市)
-    ("level", pa.string()),           # province | city | county
-    ("province_code", pa.string()),
-    ("city_code", pa.string()),
+    col("doc_id", pa.string(), "article id (documents.doc_id)"),
+    col("start", pa.int32(), "offset in documents.text"),
+    col("end", pa.int32(), "end offset (exclusive)"),
+    col("text", pa.string(), "as written (may be a short form: 天津)"),
+    col("code", pa.string(), "admin-division code (2/4/6 digits)"),
+    col("name", pa.string(), "full name (天津市)"),
+    col("level", pa.string(), "province | city | county"),
+    col("province_code", pa.string(), "2-digit code of the primary region's province"),
+    col("city_code", pa.string(), "4-digit code of the primary region's city, null for province-level"),
 ])
 
 SENTENCE_THEMES = pa.schema([
-    ("doc_id", pa.string()),
-    ("sent_id", pa.int32()),
-    ("theme_id", pa.string()),
-    ("score", pa.float32()),
-    ("method", pa.string()),          # pattern | model | both | discovered
-    ("evidence", pa.string()),        # matched terms, or the model's strongest features
+    col("doc_id", pa.string(), "article id (documents.doc_id)"),
+    col("sent_id", pa.int32(), "sentence id within the article (sentences.sent_id)"),
+    col("theme_id", pa.string(), "theme id (themes.theme_id)"),
+    col("score", pa.float32(), "confidence 0..1"),
+    col("method", pa.string(), "pattern | model | both | discovered"),
+    col("evidence", pa.string(), "matched terms, or the model's strongest features"),
 ])
 
 THEMES = pa.schema([
-    ("theme_id", pa.string()),
-    ("name_zh", pa.string()),
-    ("name_en", pa.string()),
-    ("kind", pa.string()),            # seeded | discovered
-    ("description", pa.string()),
-    ("top_terms", pa.list_(pa.string())),
-    ("examples", pa.list_(pa.string())),
-    ("n_sentences", pa.int32()),
-    ("n_documents", pa.int32()),
-    ("n_problem", pa.int32()),
-    ("n_measure", pa.int32()),
-    ("n_experience", pa.int32()),
+    col("theme_id", pa.string(), "theme id (themes.theme_id)"),
+    col("name_zh", pa.string(), "Chinese name"),
+    col("name_en", pa.string(), "English name"),
+    col("kind", pa.string(), "seeded | discovered"),
+    col("description", pa.string(), "what the theme covers"),
+    col("top_terms", pa.list_(pa.string()), "most distinctive terms"),
+    col("examples", pa.list_(pa.string()), "most typical sentences"),
+    col("n_sentences", pa.int32(), "rows of this article in sentences"),
+    col("n_documents", pa.int32(), "non-duplicate articles with the theme"),
+    col("n_problem", pa.int32(), "its sentences tagged problem"),
+    col("n_measure", pa.int32(), "its sentences tagged measure"),
+    col("n_experience", pa.int32(), "its sentences tagged experience"),
 ])
 
 DOC_THEMES = pa.schema([
-    ("doc_id", pa.string()),
-    ("theme_id", pa.string()),
-    ("n_sentences", pa.int32()),
-    ("share", pa.float32()),          # n_sentences / sentences in the article
-    ("n_problem", pa.int32()),
-    ("n_measure", pa.int32()),
-    ("n_experience", pa.int32()),
+    col("doc_id", pa.string(), "article id (documents.doc_id)"),
+    col("theme_id", pa.string(), "theme id (themes.theme_id)"),
+    col("n_sentences", pa.int32(), "rows of this article in sentences"),
+    col("share", pa.float32(), "n_sentences / sentences in the article"),
+    col("n_problem", pa.int32(), "its sentences tagged problem"),
+    col("n_measure", pa.int32(), "its sentences tagged measure"),
+    col("n_experience", pa.int32(), "its sentences tagged experience"),
 ])
 
 ERRORS = pa.schema([
-    ("source_path", pa.string()),
-    ("stage", pa.string()),           # discover | read | extract | structure | annotate | themes
-    ("error", pa.string()),           # what went wrong
-    ("hint", pa.string()),            # what the user can do about it
+    col("source_path", pa.string(), "the input file (relative to the corpus root)"),
+    col("stage", pa.string(), "discover | read | extract | structure | annotate | themes"),
+    col("error", pa.string(), "what went wrong"),
+    col("hint", pa.string(), "what the user can do about it"),
 ])
 
 SCHEMAS: dict[str, pa.Schema] = {
@@ -156,6 +162,8 @@ def empty(name: str) -> pa.Table:
 def table_path(run: str | Path, name: str) -> Path | None:
     """The file or part-file directory of a table in a run, or None when absent."""
     run = Path(run)
+    if not run.exists():
+        run = run.with_name(f".{run.name}.old")  # a commit was interrupted between its two renames
     for p in (run / f"{name}.parquet", run / name):
         if p.exists():
             return p
@@ -186,6 +194,13 @@ def write_parquet(table: pa.Table, path: str | Path) -> None:
     pq.write_table(table, str(path), compression="zstd")
 
 
+def recover(out: Path) -> None:
+    """Finish an interrupted commit: if only the previous outputs (.NAME.old) exist, put them back."""
+    old = out.with_name(f".{out.name}.old")
+    if old.exists() and not out.exists():
+        os.replace(old, out)
+
+
 class RunWriter:
     """Writes a run into a temporary sibling directory and swaps it into place on commit.
 
@@ -196,6 +211,7 @@ class RunWriter:
     def __init__(self, out: str | Path):
         self.out = Path(out).resolve()
         self.out.parent.mkdir(parents=True, exist_ok=True)
+        recover(self.out)
         for stale in self.out.parent.glob(f".{self.out.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
@@ -230,14 +246,37 @@ class RunWriter:
 
     def commit(self) -> Path:
         """Swap the staging directory into place: rename old away, rename new in, drop old."""
-        old = None
+        old = self.out.with_name(f".{self.out.name}.old")
         if self.out.exists():
-            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
             os.replace(self.out, old)
         os.replace(self.staging, self.out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
         return self.out
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def schema_markdown() -> str:
+    """The schema reference (docs/schema.md), generated from the schemas so the two never disagree."""
+    lines = ["# Output tables", "",
+             "Generated from `pipeline/tables.py` by `python -m pipeline.tables > docs/schema.md`.",
+             "Each table is `outputs/<run>/NAME.parquet` or a directory `NAME/` of part files "
+             "(read both with `pipeline.load(run, NAME)` or `pyarrow.dataset`). Offsets index `documents.text`.",
+             ""]
+    for name, schema in SCHEMAS.items():
+        lines += [f"## {name}", "", "| column | type | meaning |", "|---|---|---|"]
+        for f in schema:
+            doc = (f.metadata or {}).get(b"doc", b"").decode()
+            lines.append(f"| {f.name} | {f.type} | {doc.replace('|', '/')} |")
+        lines.append("")
+    lines += ["## run.json", "",
+              "corpus, out, argv, executor, jobs, config (the full validated configuration), versions (Python and "
+              "libraries), counts (files, files_cached, bytes, articles, sentences, errors, duplicates, "
+              "themes_discovered), timings (seconds per phase), seconds, mb_per_s.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(schema_markdown(), end="")
