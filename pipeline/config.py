@@ -131,6 +131,8 @@ class ThemesConfig(Strict):
     model_min_labels: int = Field(8, description="a theme gets a model only with this many labelled units")
     model_c: float = Field(4.0, gt=0, description="inverse regularisation of the per-theme logistic models")
     model_threshold: float = Field(0.5, gt=0, lt=1, description="probability from which the model assigns a theme")
+    context_threshold: float = Field(
+        0.25, gt=0, lt=1, description="lower probability at which a sentence continues a theme of the sentence before it")
     model_cache: str = "~/.cache/zhili/themes"
     article_marker: str = Field(r"篇\s*\d+", description="regex: a labelled unit matching it starts a new article (CV groups)")
     discover: bool = True
@@ -148,6 +150,17 @@ class RunConfig(Strict):
     cache_dir: str = "~/.cache/zhili/files"
 
 
+class CompareConfig(Strict):
+    """Defaults of `zhili compare`, `gaps`, `charts` and `report` (command-line options override them)."""
+
+    types: list[Literal["problem", "measure", "experience", "other"]] = ["problem", "measure", "experience"]
+    min_docs: int = Field(3, ge=1, description="groups with fewer documents are marked '*' as unreliable")
+    report_evidence_per_cell: int = Field(10, ge=1, description="sentences listed per table cell in the report")
+    examples_per_theme: int = Field(3, ge=1, description="top example sentences per theme (report, gaps)")
+    chart_max_themes: int = Field(15, ge=1, description="themes drawn in a chart, largest first")
+    chart_max_groups: int = Field(40, ge=1, description="groups (columns) drawn in a heatmap, largest first")
+
+
 class Config(Strict):
     ingest: IngestConfig = IngestConfig()
     boilerplate: BoilerplateConfig = BoilerplateConfig()
@@ -159,6 +172,7 @@ class Config(Strict):
     labels: LabelsConfig = LabelsConfig()
     themes: ThemesConfig = ThemesConfig()
     run: RunConfig = RunConfig()
+    compare: CompareConfig = CompareConfig()
 
     def resolve(self, relpath: str) -> Path:
         """Paths in config are relative to the project root unless absolute or ~."""

@@ -48,8 +48,9 @@ def _import(name: str):
 
 
 @functools.lru_cache(maxsize=4)
-def get_cutter(tokenizer: str = "rjieba", userdict: str | None = None) -> Callable[[str], list[str]]:
-    """A function text -> tokens (precise mode, HMM on), with the user dictionary loaded once."""
+def get_cutter(tokenizer: str = "rjieba", userdict: str | None = None,
+               search: bool = False) -> Callable[[str], list[str]]:
+    """A function text -> tokens (precise mode, or search mode adding sub-words; HMM on), user dictionary loaded once."""
     path = Path(userdict) if userdict else DEFAULT_USERDICT
     entries = read_userdict(path) if path.exists() else []
     if tokenizer == "rjieba":
@@ -57,7 +58,7 @@ def get_cutter(tokenizer: str = "rjieba", userdict: str | None = None) -> Callab
         seg = rjieba.Jieba()
         for word, freq, tag in entries:
             seg.add_word(word, freq or USER_WORD_FREQ, tag)
-        cut = seg.cut
+        cut = seg.cut_for_search if search else seg.cut
         cut("预热")
         return lambda text: cut(text, True)
     if tokenizer == "jieba":
@@ -66,6 +67,8 @@ def get_cutter(tokenizer: str = "rjieba", userdict: str | None = None) -> Callab
         seg.initialize()
         for word, freq, tag in entries:
             seg.add_word(word, freq or USER_WORD_FREQ, tag)
+        if search:
+            return lambda text: seg.lcut_for_search(text, HMM=True)
         return lambda text: seg.lcut(text, HMM=True)
     raise SegmenterError(f"unknown tokenizer {tokenizer!r}: use rjieba or jieba")
 
@@ -73,6 +76,11 @@ def get_cutter(tokenizer: str = "rjieba", userdict: str | None = None) -> Callab
 def tokenize(text: str, tokenizer: str = "rjieba", userdict: str | None = None) -> list[str]:
     """Tokens of a text, whitespace tokens dropped."""
     return [t for t in get_cutter(tokenizer, userdict)(text) if not t.isspace()]
+
+
+def tokenize_for_search(text: str, tokenizer: str = "rjieba", userdict: str | None = None) -> list[str]:
+    """Search-mode tokens: each word plus its dictionary sub-words, so 老龄化 finds the word 党员老龄化."""
+    return [t for t in get_cutter(tokenizer, userdict, search=True)(text) if not t.isspace()]
 
 
 @functools.lru_cache(maxsize=2)

@@ -1,0 +1,335 @@
+"""Seeded themes: the taxonomy of configs/themes.yaml matched per sentence by patterns and a model.
+
+Patterns (terms and regular expressions, with negative terms masked first) carry the themes any user can
+add by editing the YAML file; a one-vs-rest linear model trained on the labelled units (pipeline.labels)
+adds the themes that patterns miss, for themes with enough labels. A sentence gets theme T when T's
+patterns match or T's model probability reaches themes.model_threshold, and only when its type is one of
+themes.theme_types (themes describe problems, measures and experiences, not background).
+Discovery of further themes lives in pipeline/discover.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from pydantic import AfterValidator, Field, model_validator
+
+from pipeline.cache import code_digest
+from pipeline.config import Config, ConfigError, Strict, read_yaml, validate
+from pipeline.theme_model import ThemeModel, unit_features
+
+THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+EVIDENCE_TERMS = 4
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+def _theme_id(theme_id: str) -> str:
+    if not THEME_ID.match(theme_id) or theme_id.startswith("d_"):
+        raise ValueError(f"bad theme id {theme_id!r}: use lower_snake_case, not starting with d_ "
+                         "(reserved for discovered themes)")
+    return theme_id
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class ThemeSpec(Strict):
+    """One seeded theme of configs/themes.yaml."""
+
+    name_zh: str
+    name_en: str
+    description: str = ""
+    terms: list[str] = Field(default_factory=list, description="literal phrases that mark the theme")
+    patterns: list[Regex] = Field(default_factory=list, description="regular expressions that mark the theme")
+    negative_terms: list[str] = Field(default_factory=list, description="phrases masked before matching")
+    negative_patterns: list[Regex] = Field(default_factory=list, description="regexes masked before matching")
+
+    @model_validator(mode="after")
+    def _has_matchers(self) -> ThemeSpec:
+        if not self.terms and not self.patterns:
+            raise ValueError("a theme needs at least one entry in terms or patterns")
+        return self
+
+
+class ThemesFile(Strict):
+    themes: dict[Annotated[str, AfterValidator(_theme_id)], ThemeSpec]
+
+
+def load_themes(cfg: Config) -> dict[str, ThemeSpec]:
+    """The seeded themes of cfg.themes.file; ConfigError names the file, theme id and key."""
+    path = cfg.resolve(cfg.themes.file)
+    return dict(validate(ThemesFile, read_yaml(path), path).themes)
+
+
+@dataclass(frozen=True)
+class CompiledTheme:
+    theme_id: str
+    positive: re.Pattern
+    negative: re.Pattern | None
+
+    def hits(self, text: str) -> list[str]:
+        """Distinct matched phrases after masking negative phrases (人口老龄化 hides 老龄化)."""
+        if self.negative is not None:
+            text = self.negative.sub(lambda m: "\x00" * len(m.group()), text)
+        return list(dict.fromkeys(m.group() for m in self.positive.finditer(text) if m.group()))
+
+
+def _alternation(terms: list[str], patterns: list[str]) -> re.Pattern | None:
+    parts = [re.escape(t) for t in sorted(set(terms), key=len, reverse=True)] + [f"(?:{p})" for p in patterns]
+    return re.compile("|".join(parts)) if parts else None
+
+
+def compile_theme(theme_id: str, spec: ThemeSpec) -> CompiledTheme:
+    return CompiledTheme(theme_id, _alternation(spec.terms, spec.patterns),
+                         _alternation(spec.negative_terms, spec.negative_patterns))
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width brackets and digits become half-width), as the patterns are written."""
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def article_groups(labels: list[dict], marker: str) -> list[tuple[str, int]]:
+    """(doc, article number) of each labelled unit: a unit matching `marker` starts a new article."""
+    rx, groups, current = re.compile(marker), [], {}
+    for unit in labels:
+        doc = unit["doc"]
+        if rx.search(unit["text"]):
+            current[doc] = current.get(doc, 0) + 1
+        groups.append((doc, current.get(doc, 0)))
+    return groups
+
+
+def _labels_digest(labels: list[dict]) -> str:
+    payload = [[u["text"], u["type"], sorted(u.get("themes") or [])] for u in labels]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+class ThemeMatcher:
+    """Matches seeded themes in a document's sentences; loads the themes and the model once per process.
+
+    labels: training units (default: pipeline.labels.training_labels(cfg)); cache: whether the trained
+    model is read from / written to cfg.themes.model_cache (cross-validation folds do not cache).
+    """
+
+    def __init__(self, cfg: Config, labels: list[dict] | None = None, cache: bool = True):
+        self.cfg = cfg
+        self.specs = load_themes(cfg)
+        self.compiled = [compile_theme(t, s) for t, s in self.specs.items()]
+        self.gate = set(cfg.themes.theme_types)
+        self._feature_args = (cfg.annotate.tokenizer, str(cfg.resolve(cfg.annotate.userdict)),
+                              str(cfg.resolve(cfg.annotate.stopwords)))
+        self.model: ThemeModel | None = None
+        if cfg.themes.model:
+            if labels is None:
+                from pipeline.labels import training_labels
+
+                labels = training_labels(cfg)
+            self.model = self._cached_model(labels) if cache else self._train(labels)
+
+    def features(self, text: str, type_: str) -> tuple[str, ...]:
+        return unit_features(text, type_, *self._feature_args)
+
+    def _train(self, labels: list[dict]) -> ThemeModel | None:
+        """Fit on the gated units, for themes of the YAML file with enough labelled units."""
+        units = [u for u in labels if u["type"] in self.gate]
+        counts = Counter(t for u in units for t in set(u.get("themes") or []))
+        themes = [t for t in self.specs if counts[t] >= self.cfg.themes.model_min_labels]
+        if not units or not themes:
+            return None
+        targets = {t: np.array([t in (u.get("themes") or []) for u in units], dtype=int) for t in themes}
+        feats = [self.features(u["text"], u["type"]) for u in units]
+        return ThemeModel.fit(feats, targets, c=self.cfg.themes.model_c, random_state=self.cfg.themes.random_state)
+
+    def _cache_key(self, labels: list[dict]) -> str:
+        parts = [_labels_digest(labels), cfg_file_bytes(self.cfg), code_digest(["themes.py", "theme_model.py"]),
+                 json.dumps(self.cfg.themes.model_dump(), sort_keys=True), json.dumps(self._feature_args)]
+        for extra in (self._feature_args[1], self._feature_args[2]):
+            p = Path(extra)
+            parts.append(hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "absent")
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+    def _cached_model(self, labels: list[dict]) -> ThemeModel | None:
+        path = self.cfg.resolve(self.cfg.themes.model_cache) / f"themes-{self._cache_key(labels)}"
+        model = ThemeModel.load(path)
+        if model is None:
+            model = self._train(labels)
+            if model is not None:
+                try:
+                    model.save(path)
+                except OSError:
+                    pass  # an unwritable cache only costs a retrain next time
+        return model
+
+    def score(self, sentences: list[dict]) -> list[dict[str, tuple[float, str, str]]]:
+        """Per sentence: theme -> (score, method, evidence) for every theme it is given."""
+        out: list[dict[str, tuple[float, str, str]]] = [{} for _ in sentences]
+        gated = [i for i, s in enumerate(sentences) if (s.get("type") or "other") in self.gate]
+        if not gated:
+            return out
+        proba, x = None, None
+        if self.model is not None:
+            feats = [self.features(sentences[i].get("text") or "", sentences[i].get("type")) for i in gated]
+            proba, x = self.model.predict_proba(feats)
+        model_index = {t: k for k, t in enumerate(self.model.themes)} if self.model else {}
+        threshold, pattern_score = self.cfg.themes.model_threshold, self.cfg.themes.pattern_score
+        for row, i in enumerate(gated):
+            text = normalize(sentences[i].get("text"))
+            for theme in self.compiled:
+                hits = theme.hits(text)
+                k = model_index.get(theme.theme_id)
+                p = float(proba[row, k]) if k is not None else 0.0
+                if hits and p >= threshold:
+                    out[i][theme.theme_id] = (max(p, pattern_score), "both", "、".join(hits[:EVIDENCE_TERMS]))
+                elif hits:
+                    out[i][theme.theme_id] = (pattern_score, "pattern", "、".join(hits[:EVIDENCE_TERMS]))
+                elif p >= threshold:
+                    out[i][theme.theme_id] = (p, "model", self.model.evidence(x[row], k))
+        if proba is not None:
+            self._continue_themes(sentences, gated, out, proba, x, model_index)
+        return out
+
+    def _continue_themes(self, sentences: list[dict], gated: list[int], out: list[dict], proba: np.ndarray,
+                         x, model_index: dict[str, int]) -> None:
+        """A sentence continues a theme of the sentence before it (same section) at a lower threshold.
+
+        Writers state a theme once and then elaborate it over several sentences (its manifestations and
+        causes); those sentences rarely repeat the theme's words, but the model still leans towards it.
+        """
+        low = self.cfg.themes.context_threshold
+        for row in range(1, len(gated)):
+            i, prev = gated[row], gated[row - 1]
+            if prev != i - 1 or sentences[i].get("section_id") != sentences[prev].get("section_id"):
+                continue
+            for theme_id in out[prev]:
+                k = model_index.get(theme_id)
+                if k is not None and theme_id not in out[i] and proba[row, k] >= low:
+                    evidence = self.model.evidence(x[row], k)
+                    out[i][theme_id] = (float(proba[row, k]), "model", f"上文;{evidence}" if evidence else "上文")
+
+    def match(self, sentences: list[dict]) -> list[dict]:
+        """Fill each sentence's `themes` in place; SENTENCE_THEMES rows (without doc_id) for the document."""
+        rows = []
+        for i, (sent, found) in enumerate(zip(sentences, self.score(sentences))):
+            sent["themes"] = sorted(found)
+            sent_id = sent.get("sent_id", i)
+            rows.extend({"sent_id": sent_id, "theme_id": t, "score": round(found[t][0], 4), "method": found[t][1],
+                         "evidence": found[t][2]} for t in sorted(found))
+        return rows
+
+
+def cfg_file_bytes(cfg: Config) -> str:
+    """Hash of the themes file's bytes (part of the model cache key)."""
+    path = cfg.resolve(cfg.themes.file)
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ConfigError(f"cannot read themes file {path}: {exc}") from None
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def cross_validate(cfg: Config, labels: list[dict], folds: int = 5) -> dict:
+    """Article-grouped K-fold CV of the full matcher (patterns + model) over labelled units.
+
+    Each fold trains the model on the other folds' articles only, then matches the held-out articles
+    as documents (units in order, with their labelled type: the tagger's errors are not included).
+    Returns per_theme {theme: {precision, recall, f1, support}}, micro_precision/recall/f1, units, folds.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    groups = article_groups(labels, cfg.themes.article_marker)
+    group_ids = pd.factorize(pd.Series([f"{d}\0{a}" for d, a in groups]))[0]
+    n_splits = max(2, min(folds, len(set(group_ids))))
+    counts: dict[str, Counter] = {}
+    predicted: list[set[str]] = [set() for _ in labels]
+    for train, test in GroupKFold(n_splits=n_splits).split(labels, groups=group_ids):
+        matcher = ThemeMatcher(cfg, labels=[labels[i] for i in train], cache=False)
+        rows = [{"text": labels[i]["text"], "type": labels[i]["type"]} for i in test]
+        for i, found in zip(test, matcher.score(rows)):
+            predicted[i] = set(found)
+    for unit, pred in zip(labels, predicted):
+        gold = set(unit.get("themes") or [])
+        for t in gold | pred:
+            c = counts.setdefault(t, Counter())
+            c["tp" if t in gold and t in pred else ("fn" if t in gold else "fp")] += 1
+    per_theme = {}
+    for t, c in sorted(counts.items()):
+        p, r, f = _prf(c["tp"], c["fp"], c["fn"])
+        per_theme[t] = {"precision": p, "recall": r, "f1": f, "support": c["tp"] + c["fn"]}
+    total = Counter()
+    for c in counts.values():
+        total.update(c)
+    mp, mr, mf = _prf(total["tp"], total["fp"], total["fn"])
+    return {"per_theme": per_theme, "micro_precision": mp, "micro_recall": mr, "micro_f1": mf,
+            "units": len(labels), "folds": n_splits}
+
+
+def _type_counts(frame: pd.DataFrame) -> dict[str, int]:
+    types = frame["type"].value_counts() if len(frame) else pd.Series(dtype=int)
+    return {f"n_{t}": int(types.get(t, 0)) for t in ("problem", "measure", "experience")}
+
+
+def theme_tables(sentences_df: pd.DataFrame, sentence_themes_df: pd.DataFrame, discovered_rows: list[dict],
+                 cfg: Config) -> tuple[list[dict], list[dict]]:
+    """THEMES rows for every seeded and discovered theme, and DOC_THEMES rows.
+
+    sentences_df: doc_id, sent_id, type (text optional: then examples are the top-scoring sentences);
+    sentence_themes_df: doc_id, sent_id, theme_id, score (seeded links, and discovered ones if given).
+    A discovered theme without links here keeps the counts computed by discovery.
+    """
+    specs = load_themes(cfg)
+    links = sentence_themes_df[["doc_id", "sent_id", "theme_id", "score"]] if len(sentence_themes_df) else \
+        pd.DataFrame(columns=["doc_id", "sent_id", "theme_id", "score"])
+    cols = ["doc_id", "sent_id", "type"] + (["text"] if "text" in sentences_df else [])
+    joined = links.merge(sentences_df[cols], on=["doc_id", "sent_id"], how="inner")
+    by_theme = {t: g for t, g in joined.groupby("theme_id")}
+    rows = []
+    for theme_id, spec in specs.items():
+        g = by_theme.get(theme_id, joined.iloc[:0])
+        examples = []
+        if "text" in g and len(g):
+            examples = g.sort_values("score", ascending=False)["text"].drop_duplicates().head(3).tolist()
+        rows.append({"theme_id": theme_id, "name_zh": spec.name_zh, "name_en": spec.name_en, "kind": "seeded",
+                     "description": spec.description, "top_terms": (spec.terms + spec.patterns)[:10],
+                     "examples": examples, "n_sentences": int(len(g)), "n_documents": int(g["doc_id"].nunique()),
+                     **_type_counts(g)})
+    for d in discovered_rows:
+        g = by_theme.get(d["theme_id"])
+        row = dict(d, kind="discovered")
+        if g is not None and len(g):
+            row.update(n_sentences=int(len(g)), n_documents=int(g["doc_id"].nunique()), **_type_counts(g))
+        rows.append(row)
+    per_doc = sentences_df.groupby("doc_id").size()
+    doc_rows = []
+    for (doc_id, theme_id), g in joined.groupby(["doc_id", "theme_id"]):
+        n = int(len(g))
+        doc_rows.append({"doc_id": doc_id, "theme_id": theme_id, "n_sentences": n,
+                         "share": n / max(int(per_doc.get(doc_id, n)), 1), **_type_counts(g)})
+    return rows, doc_rows
+
+
+def discover(sentences: pd.DataFrame, cfg: Config) -> tuple[list[dict], list[dict]]:
+    """Discovered themes of a run and their sentence links (see pipeline.discover.discover_themes)."""
+    from pipeline.discover import discover_themes
+
+    return discover_themes(sentences, cfg)

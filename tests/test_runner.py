@@ -1,0 +1,196 @@
+"""The run as a whole: tables, determinism, cache, executors, crashes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+import pipeline
+from pipeline import stages, tables
+from pipeline.runner import PipelineError
+from pipeline.config import PROJECT_ROOT, load_config
+
+SAMPLE = PROJECT_ROOT / "corpora" / "sample"
+SEEDS = SAMPLE / "seeds"
+CITY = SAMPLE / "city-reports-2024"
+
+
+def content_hashes(run: Path) -> dict[str, str]:
+    """Hash of every table's rows in order (part layout and run.json timings aside)."""
+    out = {}
+    for name in tables.SCHEMAS:
+        t = tables.read_table(run, name)
+        out[name] = hashlib.sha256(json.dumps(t.to_pylist(), ensure_ascii=False, default=str).encode()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def seeds_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "seeds"
+    summary = pipeline.run(SEEDS, out=out, jobs=1, cache_dir=str(out.parent / "cache"))
+    return out, summary
+
+
+def test_stage_wiring_is_checked_before_reading():
+    stages.check_stages()
+    broken = (stages.Stage("annotate", "file", needs=("sentences.text",), adds=("sentences.type",)),)
+    with pytest.raises(PipelineError, match="annotate"):
+        runner.check_stages(broken)
+
+
+def test_seeds_run_writes_every_table(seeds_run):
+    out, summary = seeds_run
+    for name in tables.SCHEMAS:
+        assert tables.table_path(out, name) is not None, name
+        assert tables.read_table(out, name).schema.equals(tables.SCHEMAS[name], check_metadata=False)
+    docs = tables.load(out, "documents")
+    assert len(docs) == 20 and summary.articles == 20
+    info = tables.read_run_info(out)
+    assert info["counts"]["articles"] == 20 and info["versions"]["python"]
+
+
+def test_offsets_slice_to_sentence_text(seeds_run):
+    out, _ = seeds_run
+    text = dict(zip(*tables.load(out, "documents", ["doc_id", "text"]).to_dict("list").values()))
+    sents = tables.load(out, "sentences")
+    assert len(sents) > 1000
+    for row in sents.itertuples():
+        assert text[row.doc_id][row.start:row.end] == row.text
+
+
+def test_every_sentence_is_tagged(seeds_run):
+    out, _ = seeds_run
+    sents = tables.load(out, "sentences")
+    assert set(sents["type"]) <= set(tables.TYPES)
+    assert sents["type_score"].between(0, 1).all()
+    assert sents["method"].isin(["rule", "model", "both"]).all()
+
+
+def test_rerun_is_cached_and_identical(seeds_run, tmp_path):
+    out, first = seeds_run
+    again = pipeline.run(SEEDS, out=tmp_path / "again", jobs=1, cache_dir=str(out.parent / "cache"))
+    assert again.files_cached == again.files == first.files
+    assert content_hashes(out) == content_hashes(tmp_path / "again")
+
+
+def test_changed_file_reprocesses_that_file_alone(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CITY, corpus)
+    cache = str(tmp_path / "cache")
+    first = pipeline.run(corpus, out=tmp_path / "a", jobs=1, cache_dir=cache)
+    path = corpus / "天津.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n社区工作者队伍不稳定，待遇偏低。", encoding="utf-8")
+    second = pipeline.run(corpus, out=tmp_path / "b", jobs=1, cache_dir=cache)
+    assert second.files_cached == first.files - 1
+
+
+def test_jobs_one_and_two_give_identical_tables(tmp_path):
+    cache1, cache2 = str(tmp_path / "c1"), str(tmp_path / "c2")
+    pipeline.run(CITY, out=tmp_path / "j1", jobs=1, cache_dir=cache1)
+    pipeline.run(CITY, out=tmp_path / "j2", jobs=2, cache_dir=cache2)
+    assert content_hashes(tmp_path / "j1") == content_hashes(tmp_path / "j2")
+
+
+def test_nothing_readable_is_a_clear_error_and_keeps_previous_outputs(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "a.txt").write_bytes(b"")
+    with pytest.raises(PipelineError, match="none of the 1 files"):
+        pipeline.run(empty, out=tmp_path / "out", cache_dir=str(tmp_path / "c"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_files_become_error_rows_and_good_ones_are_processed(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CITY / "天津.txt", corpus)
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 64)
+    (corpus / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    summary = pipeline.run(corpus, out=tmp_path / "out", jobs=1, cache_dir=str(tmp_path / "c"))
+    errors = tables.load(tmp_path / "out", "errors")
+    assert set(errors["source_path"]) == {"empty.txt", "binary.txt", "broken.docx"}
+    assert errors["hint"].str.len().gt(0).all()
+    assert summary.articles == 1
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_identical_tables(tmp_path):
+    pipeline.run(CITY, out=tmp_path / "local", jobs=1, cache_dir=str(tmp_path / "c1"))
+    pipeline.run(CITY, out=tmp_path / "dask", executor="dask-local", jobs=2, cache_dir=str(tmp_path / "c2"))
+    assert content_hashes(tmp_path / "local") == content_hashes(tmp_path / "dask")
+
+
+@pytest.mark.slow
+def test_dask_run_survives_a_killed_worker(tmp_path):
+    """Kill one worker process mid-run: its tasks are retried elsewhere and no document is lost."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    try:
+        client = Client(cluster)
+        pids = list(client.run(os.getpid).values())
+
+        def kill_later():
+            time.sleep(4)
+            os.kill(pids[0], signal.SIGKILL)
+
+        import threading
+
+        threading.Thread(target=kill_later, daemon=True).start()
+        summary = pipeline.run(CITY, out=tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
+                               cache_dir=str(tmp_path / "c"))
+        client.close()
+    finally:
+        cluster.close()
+    assert summary.files == len(list(CITY.glob("*.txt")))
+    docs = tables.load(tmp_path / "dask", "documents")
+    assert len(docs) == summary.files
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_never_corrupts_previous_outputs(tmp_path):
+    """Kill `zhili run` with SIGKILL 20 times; the previous run stays intact and a rerun completes."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(CITY), "--out", str(out), "--jobs", "1"]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    subprocess.run(cmd + ["--cache-dir", str(tmp_path / "c0")], check=True, env=env, cwd=PROJECT_ROOT,
+                   capture_output=True)
+    before = content_hashes(out)
+    rng = random.Random(0)
+    for i in range(20):
+        proc = subprocess.Popen(cmd + ["--cache-dir", str(tmp_path / f"c{i % 3 + 1}")], env=env, cwd=PROJECT_ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 12.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert content_hashes(out) == before, f"outputs changed after kill {i}"
+        ds.dataset(str(tables.table_path(out, "sentences")), format="parquet").to_table()
+    done = subprocess.run(cmd + ["--cache-dir", str(tmp_path / "c1")], env=env, cwd=PROJECT_ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert content_hashes(out) == before
+
+
+def test_config_errors_name_file_and_key(tmp_path):
+    from pipeline.config import ConfigError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("structure:\n  max_sentence_chars: many\ningest:\n  colections: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    msg = str(err.value)
+    assert str(bad) in msg and "structure.max_sentence_chars" in msg and "ingest.colections: unknown key" in msg
+    bad.write_text("boilerplate:\n  line_patterns: ['([']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"boilerplate.line_patterns.*bad regular expression"):
+        load_config(bad)
