@@ -3,19 +3,26 @@
 From a notebook::
 
     import pipeline as zhili
-    zhili.run("corpora/sample", out="outputs/sample")
-    sentences = zhili.load("outputs/sample", "sentences")
+    summary = zhili.run("corpora/sample", out="outputs/sample")
+    sentences = zhili.load("outputs/sample", "sentences")   # a pandas DataFrame
 """
-from pipeline.tables import load
+from __future__ import annotations
 
 __version__ = "0.1.0"
 
 
 def run(corpus, out="outputs/run", config=None, **options):
-    """Run the whole pipeline over a corpus folder; returns the run summary (see runner.run_pipeline)."""
+    """Run the whole pipeline over a corpus folder; returns a RunSummary (see runner.run_pipeline)."""
     from pipeline.runner import run_pipeline
 
     return run_pipeline(corpus, out=out, config=config, **options)
+
+
+def load(run_dir, table, columns=None):
+    """One table of a run as a pandas DataFrame: documents, sections, sentences, mentions, themes, ..."""
+    from pipeline.tables import load as load_table
+
+    return load_table(run_dir, table, columns)
 
 
 __all__ = ["run", "load", "__version__"]

@@ -37,9 +37,10 @@ def digest(*parts: Any) -> str:
 
 
 def files_digest(paths: Iterable[Path]) -> str:
-    """Hash of the contents of files (missing files hash as absent), e.g. a user dictionary."""
+    """Hash of the contents of files and folders (missing ones hash as absent), e.g. a user dictionary."""
+    expanded = [q for p in map(Path, paths) for q in (sorted(p.rglob("*")) if p.is_dir() else [p])]
     parts = []
-    for p in sorted(Path(p) for p in paths):
+    for p in sorted(expanded):
         parts.append(str(p.name))
         parts.append(p.read_bytes() if p.is_file() else b"<absent>")
     return digest(*parts)

@@ -258,6 +258,9 @@ def compare(run: str | Path | RunData, by: str = "province", types: list[str] | 
     themes_df = data.themes.loc[list(order_rows), ["name_zh", "label"]]
     evidence = _evidence(rows, themes_df, groups, order_rows, order_cols)
     notes = _notes(data, by, types, normalize, min_docs, groups)
+    if counts.loc[TOTAL, TOTAL] == 0:
+        notes.insert(0, "no theme sentences of these types in this run: check the run's themes table and "
+                        "configs/themes.yaml, or widen --types / --themes.")
     return Comparison(by, normalize, types, matrix, counts, doc_counts, groups, themes_df, evidence, notes,
                       min_docs)
 
@@ -388,7 +391,8 @@ def top_examples(data: RunData, k: int = 3, types: tuple[str, ...] = ("problem",
                             ascending=[True, False, False, True, True], kind="stable")
     rows = rows.drop_duplicates(["theme_id", "_key"]).groupby("theme_id", sort=False).head(k)
     rows["theme"] = rows["theme_id"].map(data.themes["name_zh"])
-    return rows[["theme_id", "theme", "type", "score", "type_score", "doc_id", "title", "region", "date", "text"]] \
+    return rows[["theme_id", "theme", "type", "score", "type_score", "doc_id", "sent_id", "title", "region", "date",
+                 "text"]] \
         .reset_index(drop=True)
 
 

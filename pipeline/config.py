@@ -55,10 +55,14 @@ class CollectionMapping(Strict):
 
 class IngestConfig(Strict):
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".csv", ".jsonl", ".xlsx"]
-    max_file_mb: float = 256.0
+    max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
     max_docx_ratio: float = Field(100.0, description="refuse a .docx whose inflated size exceeds this ratio")
     min_chars: int = Field(20, description="an article shorter than this (after cleaning) is dropped as empty")
     follow_symlinks: bool = True
+    detect_bytes: int = Field(65536, gt=0, description="bytes charset-normalizer sees (it is slow on big inputs)")
+    max_invalid_utf8_bytes: int = Field(16, ge=0, description="up to this many bad bytes a file is still UTF-8")
+    max_invalid_utf8_share: float = Field(0.001, ge=0, le=1, description="... or up to this share of its bytes")
+    head_lines: int = Field(12, ge=1, description="non-empty lines at the top searched for title/date/source/author")
     collections: list[CollectionMapping] = [
         CollectionMapping(glob="*.jsonl", text="content", title="title", year="year", source="url"),
         CollectionMapping(glob="*.csv", text="content", title="title", year="year", date="date"),
@@ -67,36 +71,73 @@ class IngestConfig(Strict):
 
 
 class BoilerplateConfig(Strict):
-    line_patterns: list[str] = Field(default_factory=list, description="regexes; a matching line is chrome")
-    tail_markers: list[str] = Field(default_factory=list, description="regexes; the first match ends the page body")
-    repeated_line_min_files: int = Field(3, description="a short line in this many files of one source is chrome")
-    repeated_line_max_chars: int = 40
+    """Web-page chrome: whole lines, trailing fragments glued to body lines, and tail sections."""
 
-    _v = field_validator("line_patterns", "tail_markers")(classmethod(lambda cls, v: _check_regexes(v)))
+    line_patterns: list[str] = Field(default_factory=list, description="regexes matched at the start of a line (re.match); a match makes the line chrome")
+    inline_patterns: list[str] = Field(default_factory=list, description="regexes cut out of a line (chrome glued to body text)")
+    tail_markers: list[str] = Field(default_factory=list, description="regexes matched at the start of a line; the first match ends the page body")
+    tail_min_share: float = Field(0.3, ge=0, le=1, description="a tail marker counts only after this share of the text")
+    keep_patterns: list[str] = Field(default_factory=list, description="regexes; a matching line is never repeated-line chrome (headings)")
+    repeated_line_min_files: int = Field(3, description="a short line in this many files of one source is chrome")
+    repeated_line_min_share: float = Field(0.5, ge=0, le=1, description="... and in at least this share of the sampled files")
+    repeated_line_max_chars: int = 40
+    sample_files: int = Field(40, ge=1, description="files of one folder read to find repeated lines")
+    sample_bytes: int = Field(16384, ge=256, description="bytes read from the head and from the tail of each sampled file")
+
+    _v = field_validator("line_patterns", "inline_patterns", "tail_markers", "keep_patterns")(
+        classmethod(lambda cls, v: _check_regexes(v)))
 
 
 class CompilationConfig(Strict):
+    """A file holding several articles ('…篇1 … 篇10') is split at lines matching one of these patterns.
+
+    Each pattern must have a named group `n` (the article number, Arabic or Chinese numerals); a split
+    happens only when one pattern numbers at least min_articles headings 1, 2, 3 … in order.
+    """
+
     article_heading_patterns: list[str] = Field(default_factory=list)
     min_articles: int = 2
+    max_heading_chars: int = Field(60, description="longer lines are never article headings")
+    min_article_chars: int = Field(200, description="no split when an article between headings is shorter")
 
     _v = field_validator("article_heading_patterns")(classmethod(lambda cls, v: _check_regexes(v)))
 
 
 class RegionConfig(Strict):
+    """Region recognition (pipeline/ingest/regions.py); name lists live in the `lists` file."""
+
     divisions_dir: str = "configs/admin-divisions"
-    min_short_name_chars: int = 2
-    ambiguous_short_names: list[str] = Field(default_factory=list, description="short forms never matched alone")
+    lists: str = Field("configs/regions.yaml", description="suffixes, ethnic names, guards against false positives")
+    min_short_name_chars: int = Field(2, ge=2, description="shorter derived short forms are never matched")
+    primary_min_share: float = Field(0.5, gt=0, le=1, description="share of mentions a sub-region needs to become primary")
 
 
 class DedupConfig(Strict):
-    threshold: float = 0.8
-    num_perm: int = 128
-    shingle: int = 5
+    """Near-duplicate articles (pipeline/ingest/dedup.py): MinHash-style signatures + LSH."""
+
+    threshold: float = Field(0.8, gt=0, le=1, description="estimated Jaccard of shingle sets from which a text is a duplicate")
+    num_perm: int = Field(128, ge=16, description="signature length (buckets of one-permutation hashing)")
+    shingle: int = Field(5, ge=1, description="characters per shingle (whitespace and punctuation removed)")
+    min_shingles: int = Field(20, ge=1, description="a shorter text only duplicates an identical text")
 
 
 class StructureConfig(Strict):
-    max_sentence_chars: int = 300
-    min_clause_chars_for_semicolon: int = 8
+    """Sections and sentences (pipeline/structure.py); heading markers and punctuation live in `patterns`."""
+
+    patterns: str = Field("configs/structure.yaml", description="heading markers and punctuation (YAML)")
+    max_heading_chars: int = Field(40, ge=4, description="a heading title longer than this is cut")
+    max_sentence_chars: int = Field(300, description="a longer sentence is cut at its last comma before this")
+    min_clause_chars_for_semicolon: int = Field(8, ge=1, description="split at ； only between clauses this long")
+    quotes_max_chars: int = Field(200, ge=1, description="a quote or 《》 longer than this counts as unclosed")
+
+    @field_validator("max_sentence_chars")
+    @classmethod
+    def _room_for_headings(cls, v: int, info) -> int:
+        """A heading (marker, title, closing punctuation) must fit in one sentence."""
+        need = info.data.get("max_heading_chars", 40) + 20
+        if v < need:
+            raise ValueError(f"must be at least max_heading_chars + 20 = {need}")
+        return v
 
 
 class AnnotateConfig(Strict):
@@ -106,6 +147,16 @@ class AnnotateConfig(Strict):
     cues: str = "configs/cues.yaml"
     model_cache: str = "~/.cache/zhili/models"
     random_state: int = 0
+    C: float = Field(4.0, gt=0, description="inverse regularisation of the logistic regression")
+    min_df: int = Field(2, ge=1, description="an n-gram seen in fewer training sentences is not a feature")
+    context: bool = Field(True, description="second stage: neighbours' and heading's predictions as features")
+    inner_folds: int = Field(5, ge=2, description="folds giving the second stage out-of-fold predictions")
+    rule_score: float = Field(0.95, ge=0, le=1, description="type_score of a sentence a strong rule tags 'other'")
+    article_start: str = Field(
+        r"篇\s*\d+\s*$", description="regex: a labelled unit matching it starts a new article (compilations)"
+    )
+
+    _v = field_validator("article_start")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 
 
 class LabelsConfig(Strict):
@@ -132,7 +183,7 @@ class ThemesConfig(Strict):
     model_c: float = Field(4.0, gt=0, description="inverse regularisation of the per-theme logistic models")
     model_threshold: float = Field(0.5, gt=0, lt=1, description="probability from which the model assigns a theme")
     context_threshold: float = Field(
-        0.25, gt=0, lt=1, description="lower probability at which a sentence continues a theme of the sentence before it")
+        0.3, gt=0, lt=1, description="lower probability at which a sentence continues a theme of the sentence before it")
     model_cache: str = "~/.cache/zhili/themes"
     article_marker: str = Field(r"篇\s*\d+", description="regex: a labelled unit matching it starts a new article (CV groups)")
     discover: bool = True

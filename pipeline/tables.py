@@ -45,7 +45,7 @@ DOCUMENTS = pa.schema([
     col("region_name", pa.string(), "full name of region_code"),
     col("province_code", pa.string(), "2-digit code of the primary region's province"),
     col("province", pa.string(), "province name (北京市, 广东省, ...)"),
-    col("city_code", pa.string(), "4-digit code of the primary region's city, null for province-level"),
+    col("city_code", pa.string(), "city of the primary region: 4-digit code (1201 for a municipality), 6-digit for a county-level city under a province (天门 429006)"),
     col("city", pa.string(), "city name"),
     col("regions", pa.list_(pa.string()), "codes of all regions mentioned"),
     col("duplicate_of", pa.string(), "doc_id of the earlier near-duplicate, null when original"),
@@ -88,7 +88,7 @@ MENTIONS = pa.schema([
     col("name", pa.string(), "full name (天津市)"),
     col("level", pa.string(), "province | city | county"),
     col("province_code", pa.string(), "2-digit code of the primary region's province"),
-    col("city_code", pa.string(), "4-digit code of the primary region's city, null for province-level"),
+    col("city_code", pa.string(), "city of the primary region: 4-digit code (1201 for a municipality), 6-digit for a county-level city under a province (天门 429006)"),
 ])
 
 SENTENCE_THEMES = pa.schema([

@@ -206,19 +206,22 @@ class ThemeMatcher:
 
     def _continue_themes(self, sentences: list[dict], gated: list[int], out: list[dict], proba: np.ndarray,
                          x, model_index: dict[str, int]) -> None:
-        """A sentence continues a theme of the sentence before it (same section) at a lower threshold.
+        """A sentence with no theme of its own continues the themes of the sentence just before it (same
+        section, same type) when the model leans towards them (themes.context_threshold).
 
-        Writers state a theme once and then elaborate it over several sentences (its manifestations and
-        causes); those sentences rarely repeat the theme's words, but the model still leans towards it.
+        Writers name a theme once and then elaborate it over several sentences (its manifestations and
+        causes) that rarely repeat the theme's words.
         """
         low = self.cfg.themes.context_threshold
+        own = [bool(found) for found in out]
         for row in range(1, len(gated)):
             i, prev = gated[row], gated[row - 1]
-            if prev != i - 1 or sentences[i].get("section_id") != sentences[prev].get("section_id"):
+            if own[i] or prev != i - 1 or any(sentences[i].get(c) != sentences[prev].get(c)
+                                              for c in ("section_id", "type")):
                 continue
-            for theme_id in out[prev]:
+            for theme_id in list(out[prev]):
                 k = model_index.get(theme_id)
-                if k is not None and theme_id not in out[i] and proba[row, k] >= low:
+                if k is not None and proba[row, k] >= low:
                     evidence = self.model.evidence(x[row], k)
                     out[i][theme_id] = (float(proba[row, k]), "model", f"上文;{evidence}" if evidence else "上文")
 

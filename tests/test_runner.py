@@ -45,7 +45,7 @@ def test_stage_wiring_is_checked_before_reading():
     stages.check_stages()
     broken = (stages.Stage("annotate", "file", needs=("sentences.text",), adds=("sentences.type",)),)
     with pytest.raises(PipelineError, match="annotate"):
-        runner.check_stages(broken)
+        stages.check_stages(broken)
 
 
 def test_seeds_run_writes_every_table(seeds_run):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import operator
 import os
 import re
 import sqlite3
@@ -31,12 +32,12 @@ import pyarrow.dataset as ds
 
 from pipeline import tables
 from pipeline.config import ConfigError, load_config
-from pipeline.search.settings import SEARCH_CONFIG, SearchSettings, load_settings
+from pipeline.search.settings import SearchSettings, load_settings
 from pipeline.segment import tokenize_for_search
 
 INDEX_NAME = "search.sqlite"
 #: bump when the layout or the tokenisation changes, so old indexes are rebuilt
-INDEX_VERSION = "3"
+INDEX_VERSION = "5"
 SOURCE_TABLES = ("documents", "sentences", "sections", "themes")
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
@@ -47,11 +48,12 @@ SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE doc(doc_id TEXT PRIMARY KEY, title TEXT, date TEXT, year INTEGER, source TEXT,
   source_path TEXT, region_code TEXT, region_name TEXT, province_code TEXT, province TEXT,
-  city_code TEXT, city TEXT, text TEXT, n_sentences INTEGER);
+  city_code TEXT, city TEXT, n_sentences INTEGER);
 CREATE TABLE sent(rowid INTEGER PRIMARY KEY, doc_id TEXT, sent_id INTEGER, section_id INTEGER,
-  start INTEGER, "end" INTEGER, text TEXT, is_heading INTEGER, type TEXT, type_score REAL,
-  themes TEXT, year INTEGER, source TEXT, province_code TEXT, city_code TEXT, county_code TEXT,
-  heading TEXT);
+  start INTEGER, "end" INTEGER, text TEXT, is_heading INTEGER, new_paragraph INTEGER, type TEXT,
+  type_score REAL, themes TEXT, year INTEGER, source TEXT, province_code TEXT, city_code TEXT, county_code TEXT);
+-- county_code: the article's region_code when it is neither its province nor its city (a county, usually)
+CREATE TABLE heading(doc_id TEXT, section_id INTEGER, path TEXT, PRIMARY KEY(doc_id, section_id));
 CREATE TABLE theme(theme_id TEXT PRIMARY KEY, name_zh TEXT, name_en TEXT, kind TEXT, description TEXT,
   top_terms TEXT, n_sentences INTEGER, n_documents INTEGER, n_problem INTEGER, n_measure INTEGER,
   n_experience INTEGER);
@@ -59,6 +61,7 @@ CREATE TABLE region(code TEXT PRIMARY KEY, name TEXT, level TEXT);
 CREATE TABLE facet_all(kind TEXT, value TEXT, n INTEGER, PRIMARY KEY(kind, value));
 CREATE VIRTUAL TABLE fts USING fts5(words, grams, facets, content='',
   tokenize='unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, row);
 """
 POST_SCHEMA = "CREATE UNIQUE INDEX sent_doc ON sent(doc_id, sent_id);"
 
@@ -82,12 +85,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def grams(text: str) -> list[str]:
+def grams(text: str, normalized: bool = False) -> list[str]:
     """Bigrams of CJK runs (a lone CJK character as itself) and whole latin/digit words."""
     out: list[str] = []
-    for run in _RUNS.findall(normalize(text)):
-        if _IS_CJK.match(run) and len(run) > 1:
-            out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    for run in _RUNS.findall(text if normalized else normalize(text)):
+        if len(run) > 1 and _IS_CJK.match(run):
+            out.extend(map(operator.add, run[:-1], run[1:]))
         else:
             out.append(run)
     return out
@@ -105,13 +108,12 @@ def table_files(run: Path, name: str) -> list[Path]:
     return sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
 
 
-def fingerprint(run: str | Path, settings_path: Path = SEARCH_CONFIG) -> str:
-    """Hash of the tables' files (name, size, mtime), the user dictionary and the settings file."""
+def fingerprint(run: str | Path, settings: SearchSettings | None = None) -> str:
+    """Hash of the tables' files (name, size, mtime), the user dictionary and the index settings."""
     run = Path(run)
     cfg = load_config()
-    extra = [cfg.resolve(cfg.annotate.userdict), Path(settings_path)]
-    items = [INDEX_VERSION, cfg.annotate.tokenizer]
-    for f in [f for name in SOURCE_TABLES for f in table_files(run, name)] + extra:
+    items = [INDEX_VERSION, cfg.annotate.tokenizer, (settings or load_settings()).index.model_dump_json()]
+    for f in [f for name in SOURCE_TABLES for f in table_files(run, name)] + [cfg.resolve(cfg.annotate.userdict)]:
         st = f.stat() if f.exists() else None
         items.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{f.name}:-")
     return hashlib.sha256("\n".join(items).encode()).hexdigest()
@@ -185,48 +187,52 @@ def _sentence_batches(run: Path, keep_docs: set[str], batch_rows: int) -> Iterat
             yield batch.to_pylist()
 
 
-def _sentence_rows(rows: Iterable[dict], docs: dict[str, dict], headings: dict, tokenizer: str,
-                   userdict: str | None, counts: dict[str, Counter], start_rowid: int) -> tuple[list, list]:
-    """Rows for the sent table and the fts table; updates the global facet counts."""
-    sent_rows, fts_rows = [], []
-    rowid = start_rowid
+def _stage_rows(rows: Iterable[dict], docs: dict[str, dict], prev_end: dict[str, int]) -> list[tuple]:
+    """Rows of the sent table (without rowid) with the article's filter fields.
+
+    A sentence starts a paragraph when the article text between it and the previous sentence holds a
+    line break (prev_end tracks the previous sentence's end per article, across batches).
+    """
+    out = []
     for r in rows:
         d = docs[r["doc_id"]]
-        text = r["text"] or ""
-        themes = list(r["themes"] or [])
-        county = d["region_code"] if d["region_code"] and len(d["region_code"]) == 6 else None
-        codes = {c for c in (d["province_code"], d["city_code"], d["region_code"]) if c}
+        new_paragraph = r["sent_id"] == 0 or "\n" in d["text"][prev_end.get(r["doc_id"], 0):r["start"] or 0]
+        prev_end[r["doc_id"]] = r["end"] or 0
+        region = d["region_code"] if d["region_code"] not in (d["province_code"], d["city_code"]) else None
+        out.append((r["doc_id"], r["sent_id"], r["section_id"], r["start"], r["end"], r["text"] or "",
+                    int(bool(r["is_heading"])), int(new_paragraph), r["type"], r["type_score"],
+                    json.dumps(list(r["themes"] or []), ensure_ascii=False), d["year"], d["source"],
+                    d["province_code"], d["city_code"], region))
+    return out
+
+
+def _fts_rows(rows: list[sqlite3.Row], tokenizer: str, userdict: str | None,
+              counts: dict[str, Counter]) -> list[tuple]:
+    """(rowid, words, grams, facets) of sent rows; updates the whole-run facet counts."""
+    out = []
+    for r in rows:
         facets = [facet_token("dc", r["doc_id"])]
-        if r["type"]:
-            facets.append(facet_token("ty", r["type"]))
-            counts["type"][r["type"]] += 1
-        for t in themes:
-            facets.append(facet_token("th", t))
-            counts["theme"][t] += 1
-        for c in codes:
-            facets.append(facet_token("rg", c))
-        if d["province_code"]:
-            counts["province"][d["province_code"]] += 1
-        if d["city_code"]:
-            counts["city"][d["city_code"]] += 1
-        if d["year"] is not None:
-            facets.append(facet_token("yr", d["year"]))
-            counts["year"][str(d["year"])] += 1
-        if d["source"]:
-            facets.append(facet_token("so", d["source"]))
-            counts["source"][d["source"]] += 1
-        words = " ".join(tokenize_for_search(normalize(text), tokenizer, userdict))
-        sent_rows.append((rowid, r["doc_id"], r["sent_id"], r["section_id"], r["start"], r["end"], text,
-                          int(bool(r["is_heading"])), r["type"], r["type_score"], json.dumps(themes, ensure_ascii=False),
-                          d["year"], d["source"], d["province_code"], d["city_code"], county,
-                          headings.get((r["doc_id"], r["section_id"]), "")))
-        fts_rows.append((rowid, words, " ".join(grams(text)), " ".join(facets)))
-        rowid += 1
-    return sent_rows, fts_rows
+        values = [("type", "ty", r["type"]), ("year", "yr", r["year"]), ("source", "so", r["source"]),
+                  ("province", "rg", r["province_code"]), ("city", "rg", r["city_code"]), ("", "rg", r["county_code"])]
+        values += [("theme", "th", t) for t in json.loads(r["themes"])]
+        for kind, prefix, value in values:
+            if value is not None and value != "":
+                facets.append(facet_token(prefix, value))
+                if kind:
+                    counts[kind][str(value)] += 1
+        norm = normalize(r["text"])
+        out.append((r["rowid"], " ".join(tokenize_for_search(norm, tokenizer, userdict)),
+                    " ".join(grams(norm, normalized=True)), " ".join(facets)))
+    return out
 
 
 def _write_index(run: Path, path: Path, settings: SearchSettings, fp: str) -> tuple[int, int]:
-    """Build the whole index into `path` in one transaction; returns (sentences, documents)."""
+    """Build the whole index into `path` in one transaction; returns (sentences, documents).
+
+    Sentences are staged, then copied into `sent` in prior-quality order (typed sentences first, by
+    type_score) so that rowid order is quality order: a query with more matches than the ranking
+    window ranks the best-prior ones, and FTS5 stops reading after them.
+    """
     cfg = load_config()
     tokenizer = cfg.annotate.tokenizer
     userdict_path = cfg.resolve(cfg.annotate.userdict)
@@ -237,25 +243,33 @@ def _write_index(run: Path, path: Path, settings: SearchSettings, fp: str) -> tu
     if not settings.index.include_duplicates:
         docs_list = [d for d in docs_list if not d["duplicate_of"]]
     docs = {d["doc_id"]: d for d in docs_list}
-    headings = _heading_paths(run)
     con = sqlite3.connect(path, isolation_level=None)
+    con.row_factory = sqlite3.Row
     try:
-        con.execute("PRAGMA journal_mode=OFF")
-        con.execute("PRAGMA synchronous=OFF")
-        con.execute("PRAGMA temp_store=MEMORY")
-        con.execute("PRAGMA cache_size=-200000")
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY", "cache_size=-200000"):
+            con.execute(f"PRAGMA {pragma}")
         con.execute("BEGIN")
         for statement in filter(str.strip, SCHEMA.split(";")):
             con.execute(statement)
-        con.executemany("INSERT INTO doc VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        ([d[c] for c in doc_cols[:-1]] for d in docs_list))
-        counts: dict[str, Counter] = {k: Counter() for k in ("type", "theme", "province", "city", "year", "source")}
-        n = 0
+        kept = [c for c in doc_cols if c not in ("text", "duplicate_of")]
+        con.executemany(f"INSERT INTO doc VALUES ({','.join('?' * len(kept))})", ([d[c] for c in kept] for d in docs_list))
+        con.executemany("INSERT INTO heading VALUES (?,?,?)",
+                        ((doc, sec, path) for (doc, sec), path in _heading_paths(run).items() if path and doc in docs))
+        con.execute("CREATE TEMP TABLE stage AS SELECT * FROM sent WHERE 0")
+        prev_end: dict[str, int] = {}
         for rows in _sentence_batches(run, set(docs), settings.index.batch_rows):
-            sent_rows, fts_rows = _sentence_rows(rows, docs, headings, tokenizer, userdict, counts, n + 1)
-            con.executemany(f"INSERT INTO sent VALUES ({','.join('?' * 17)})", sent_rows)
-            con.executemany("INSERT INTO fts(rowid, words, grams, facets) VALUES (?,?,?,?)", fts_rows)
-            n += len(sent_rows)
+            con.executemany(f"INSERT INTO stage VALUES (NULL, {','.join('?' * 16)})", _stage_rows(rows, docs, prev_end))
+        con.execute("INSERT INTO sent SELECT NULL, doc_id, sent_id, section_id, start, \"end\", text, is_heading, "
+                    "new_paragraph, type, type_score, themes, year, source, province_code, city_code, county_code "
+                    "FROM stage ORDER BY type IS NULL OR type = 'other', type_score IS NULL, type_score DESC, rowid")
+        con.execute("DROP TABLE stage")
+        counts: dict[str, Counter] = {k: Counter() for k in ("type", "theme", "province", "city", "year", "source")}
+        n = con.execute("SELECT count(*) FROM sent").fetchone()[0]
+        step = settings.index.batch_rows
+        for lo in range(1, n + 1, step):
+            rows = con.execute("SELECT * FROM sent WHERE rowid BETWEEN ? AND ?", (lo, lo + step - 1)).fetchall()
+            con.executemany("INSERT INTO fts(rowid, words, grams, facets) VALUES (?,?,?,?)",
+                            _fts_rows(rows, tokenizer, userdict, counts))
         con.execute(POST_SCHEMA)
         if tables.table_path(run, "themes") is not None:
             th = tables.read_table(run, "themes").to_pylist()
@@ -267,9 +281,10 @@ def _write_index(run: Path, path: Path, settings: SearchSettings, fp: str) -> tu
                         [(c, name, level) for c, (name, level) in _regions(run, docs_list).items()])
         con.executemany("INSERT INTO facet_all VALUES (?,?,?)",
                         [(k, v, c) for k, counter in counts.items() for v, c in counter.items()])
+        avg_chars = con.execute("SELECT avg(length(text)) FROM sent").fetchone()[0] or 1.0
         meta = {"fingerprint": fp, "version": INDEX_VERSION, "tokenizer": tokenizer, "userdict": userdict or "",
-                "n_sentences": str(n), "n_documents": str(len(docs)), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "words_weight": str(settings.index.words_weight), "grams_weight": str(settings.index.grams_weight)}
+                "n_sentences": str(n), "n_documents": str(len(docs)), "avg_chars": f"{avg_chars:.2f}",
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         con.executemany("INSERT INTO meta VALUES (?,?)", meta.items())
         con.execute("INSERT INTO fts(fts) VALUES ('optimize')")
         con.execute("COMMIT")
@@ -287,7 +302,7 @@ def build_index(run: str | Path, force: bool = False, settings: SearchSettings |
         raise IndexError_(f"{run} has no documents/sentences tables: run `zhili run` first, or check the path")
     settings = settings or load_settings()
     path = index_path(run)
-    fp = fingerprint(run)
+    fp = fingerprint(run, settings)
     t0 = time.perf_counter()
     if not force and stored_fingerprint(path) == fp:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:

@@ -14,8 +14,6 @@ SEARCH_CONFIG = CONFIG_DIR / "search.yaml"
 class IndexSettings(Strict):
     include_duplicates: bool = False
     batch_rows: int = Field(20_000, ge=100)
-    words_weight: float = Field(1.0, ge=0)
-    grams_weight: float = Field(0.5, ge=0)
 
 
 class QuerySettings(Strict):
@@ -24,7 +22,13 @@ class QuerySettings(Strict):
     default_limit: int = Field(20, ge=1)
     max_limit: int = Field(1000, ge=1)
     max_context: int = Field(10, ge=0)
-    facet_sample: int = Field(100_000, ge=100)
+    facet_sample: int = Field(20_000, ge=100)
+    count_cap: int = Field(10_000, ge=100)
+    rank_window: int = Field(5_000, ge=100)
+    word_match_weight: float = Field(1.0, ge=0)
+    substring_match_weight: float = Field(0.6, ge=0)
+    bm25_k1: float = Field(1.2, ge=0)
+    bm25_b: float = Field(0.75, ge=0, le=1)
     max_year_span: int = Field(200, ge=1)
 
 

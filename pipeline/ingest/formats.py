@@ -1,0 +1,491 @@
+"""One reader per input format: bytes in, raw text units (with whatever metadata the format carries) out.
+
+Readers never decide what is boilerplate or how to normalise; they only get the words out of the
+container. Every failure is an IngestError carrying a message and a hint for the user, which read_file
+turns into an error row.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import fnmatch
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import CollectionMapping, IngestConfig
+
+
+class IngestError(Exception):
+    """A file that cannot be read or extracted; becomes an ERRORS row."""
+
+    def __init__(self, stage: str, error: str, hint: str):
+        super().__init__(error)
+        self.stage, self.error, self.hint = stage, error, hint
+
+
+@dataclass
+class Unit:
+    """Raw text of one document (a file, or one row of a collection) and the metadata its container gave."""
+
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)  # title, date, year, source, author, region
+    row: int | None = None  # row number inside a collection
+
+
+@dataclass
+class Extracted:
+    units: list[Unit]
+    encoding: str | None = None
+    errors: list[IngestError] = field(default_factory=list)  # row-level problems of a collection
+
+
+# ---------------------------------------------------------------------------------------- decoding
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_CHINESE = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "hz": "gb18030",
+            "big5": "big5hkscs", "big5hkscs": "big5hkscs", "cp950": "big5hkscs"}
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+_BINARY = ("looks like a binary file, not text",
+           "check the file: it may be an image, archive or office file with a text extension; "
+           "rename it with its real extension or remove it from the corpus")
+
+
+def _replaced(text: str, data: bytes) -> int:
+    """Replacement characters introduced by decoding (not the ones already in the file)."""
+    return text.count("\ufffd") - data.count("\ufffd".encode())
+
+
+def _label(name: str, replaced: int) -> str:
+    return f"{name} ({replaced} invalid bytes replaced)" if replaced else name
+
+
+def _looks_utf16(prefix: bytes) -> str | None:
+    """utf-16-le/-be when NUL bytes sit on one parity only (BOM-less UTF-16 text with ASCII in it)."""
+    even, odd = prefix[0::2], prefix[1::2]
+    if len(prefix) < 4:
+        return None
+    e, o = even.count(0) / len(even), odd.count(0) / max(1, len(odd))
+    if o > 0.2 and e < 0.02:
+        return "utf-16-le"
+    if e > 0.2 and o < 0.02:
+        return "utf-16-be"
+    return None
+
+
+def _detect_legacy(sample: bytes) -> str:
+    """Best legacy encoding of a sample (charset-normalizer), Chinese code pages widened to supersets."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    name = (best.encoding if best else "gb18030").lower().replace("_", "").replace("-", "")
+    if name in ("utf8", "ascii", "utf16", "utf32"):
+        return "gb18030"
+    return _CHINESE.get(name, best.encoding if best else "gb18030")
+
+
+def _decode_lines(data: bytes, legacy: str) -> tuple[str, str]:
+    """Line by line: UTF-8 where a line is valid UTF-8, else the legacy encoding (mixed files)."""
+    out, n_utf8, n_legacy = [], 0, 0
+    for line in data.split(b"\n"):
+        if line.isascii():
+            out.append(line.decode("ascii"))
+            continue
+        try:
+            out.append(line.decode("utf-8"))
+            n_utf8 += 1
+        except UnicodeDecodeError:
+            out.append(line.decode(legacy, "replace"))
+            n_legacy += 1
+    text = "\n".join(out)
+    name = f"mixed utf-8 + {legacy} ({n_legacy} of {n_utf8 + n_legacy} lines {legacy})" if n_utf8 and n_legacy \
+        else (legacy if n_legacy else "utf-8")
+    return text, _label(name, _replaced(text, data))
+
+
+def decode_bytes(data: bytes, cfg: IngestConfig) -> tuple[str, str]:
+    """Text and a label of the encoding used; never raises for text, IngestError for binary data.
+
+    Fast path: strict UTF-8 over the whole file (C speed). charset-normalizer only sees a bounded sample
+    starting at the first byte that is not UTF-8, because it is slow on large inputs.
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            text = data.decode(name, "replace")
+            return text, _label(name, _replaced(text, data))
+    prefix = data[: cfg.detect_bytes]
+    if b"\x00" in prefix:
+        name = _looks_utf16(prefix)
+        if name is None:
+            raise IngestError("read", *_BINARY)
+        text = data.decode(name, "replace")
+        return _check_printable(text), _label(name, _replaced(text, data))
+    try:
+        return _check_printable(data.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    text = data.decode("utf-8", "replace")
+    bad = _replaced(text, data)
+    if bad <= max(cfg.max_invalid_utf8_bytes, len(data) * cfg.max_invalid_utf8_share):
+        return _check_printable(text), _label("utf-8", bad)
+    start = data.rfind(b"\n", 0, first_bad) + 1
+    legacy = _detect_legacy(data[start:start + cfg.detect_bytes])
+    text, label = _decode_lines(data, legacy)
+    return _check_printable(text), label
+
+
+def _check_printable(text: str, sample: int = 20000) -> str:
+    head = text[:sample]
+    if head and len(_CONTROL.findall(head)) > 0.1 * len(head):
+        raise IngestError("read", *_BINARY)
+    return text
+
+
+# ---------------------------------------------------------------------------------------- plain text
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.M)
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def read_text(data: bytes, cfg: IngestConfig) -> Extracted:
+    text, enc = decode_bytes(data, cfg)
+    return Extracted([Unit(text)], enc)
+
+
+def markdown_to_text(text: str) -> tuple[str, str | None]:
+    """Markdown markup removed (front matter, comments, #, links, images, bold); title from the first '# '."""
+    text = text.replace("\r\n", "\n")
+    if text.startswith("---"):
+        text = _FRONT_MATTER.sub("", text)
+    if "<!--" in text:  # each regex is a full scan of the text: run only the ones that can match
+        text = _COMMENT.sub("", text)
+    title = None
+    if "#" in text:
+        m = re.search(r"^[ \t]{0,3}#[ \t]+(.+)$", text, re.M)
+        title = m.group(1).strip() if m else None
+        text = _MD_HEADING.sub("", text)
+    if "](" in text:
+        text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", text))
+    if "**" in text or "__" in text:
+        text = _MD_EMPHASIS.sub(r"\2", text)
+    return text, title
+
+
+def read_markdown(data: bytes, cfg: IngestConfig) -> Extracted:
+    text, enc = decode_bytes(data, cfg)
+    text, title = markdown_to_text(text)
+    return Extracted([Unit(text, {"title": title})], enc)
+
+
+# ---------------------------------------------------------------------------------------- html
+
+_BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "article",
+               "blockquote", "pre", "ul", "ol", "dd", "dt", "header", "footer", "nav", "td", "th")
+_TAG_BLOCK = re.compile(r"<\s*/?\s*(?:%s)\b[^>]*>" % "|".join(_BLOCK_TAGS), re.I)
+_TAG_DROP = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.I | re.S)
+_TAG_ANY = re.compile(r"<[^>]*>")
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+
+
+def _html_fulltext(html: str) -> str:
+    """All visible text, paragraphs on their own lines. Regex-based so no depth of nesting can hurt it."""
+    import html as htmllib
+
+    text = _TAG_DROP.sub(" ", _COMMENT.sub(" ", html))
+    text = _TAG_ANY.sub("", _TAG_BLOCK.sub("\n", text))
+    return htmllib.unescape(text)
+
+
+def read_html(data: bytes, cfg: IngestConfig) -> Extracted:
+    """Main text by trafilatura; the whole visible text when it finds nothing or fails on odd markup."""
+    import html as htmllib
+
+    html, enc = decode_bytes(data, cfg)
+    meta: dict[str, Any] = {}
+    m = _HTML_TITLE.search(html[:200_000])
+    if m:
+        meta["title"] = htmllib.unescape(re.sub(r"\s+", " ", m.group(1))).strip() or None
+    text = None
+    try:
+        import trafilatura
+
+        doc = trafilatura.bare_extraction(html, with_metadata=True, include_tables=True, include_comments=False)
+        if doc is not None and (doc.text or "").strip():
+            text = doc.text
+            meta.update({k: v for k, v in (("title", doc.title), ("date", doc.date), ("author", doc.author),
+                                           ("source", doc.sitename)) if v})
+    except Exception:  # noqa: BLE001 - lxml/trafilatura fail in many ways on broken or absurdly nested markup
+        text = None
+    if text is None:
+        text = _html_fulltext(html)  # no main content found: keep all visible text, boilerplate rules clean it
+    return Extracted([Unit(text, meta)], enc)
+
+
+# ---------------------------------------------------------------------------------------- docx
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_DOCX_HINT = "open it in Word or LibreOffice and save it again as .docx, or export it as .txt"
+
+
+def check_zip(path_size: int, data: bytes, cfg: IngestConfig) -> zipfile.ZipFile:
+    """Open a .docx zip after refusing a zip bomb: inflated sizes from the directory, before inflating."""
+    if data.startswith(_OLE_MAGIC):
+        raise IngestError("read", "the .docx is password-protected (encrypted) or an old binary Word file",
+                          "remove the password (or convert the old .doc) in Word/LibreOffice and save as .docx")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        inflated = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise IngestError("read", f"corrupt .docx (not a valid zip archive: {exc})", _DOCX_HINT) from None
+    if inflated > cfg.max_docx_ratio * max(1, path_size):
+        raise IngestError("read", f"refused: the .docx would inflate to {inflated:,} bytes, over "
+                                  f"{cfg.max_docx_ratio:g}x its size (possible zip bomb)",
+                          "check where the file came from; raise ingest.max_docx_ratio only if you trust it")
+    return zf
+
+
+def _docx_table_lines(tbl) -> list[str]:
+    from docx.table import Table
+
+    lines = []
+    for row in tbl.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # merged cells repeat the same element
+                continue
+            seen.add(id(cell._tc))
+            inner = [t for t in (p.text.strip() for p in cell.paragraphs) if t]
+            inner += [line for t in cell.tables for line in _docx_table_lines(Table(t._tbl, cell))]
+            cells.append(" ".join(inner))
+        if any(cells):
+            lines.append(" | ".join(cells))
+    return lines
+
+
+def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
+    """Paragraphs and tables in document order, plus the core-properties title/author/date."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    check_zip(len(data), data, cfg)
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise IngestError("read", f"corrupt .docx ({type(exc).__name__}: {exc})", _DOCX_HINT) from None
+    except Exception as exc:  # noqa: BLE001 - XML errors deep inside the package
+        raise IngestError("extract", f"cannot parse the .docx ({type(exc).__name__}: {exc})", _DOCX_HINT) from None
+    lines: list[str] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            lines.append(Paragraph(child, document).text)
+        elif tag == "tbl":
+            lines.extend(_docx_table_lines(Table(child, document)))
+    props = document.core_properties
+    meta = {"title": props.title or None, "author": props.author or None,
+            "created": props.created.date().isoformat() if props.created else None}
+    return Extracted([Unit("\n".join(lines), meta)], None)
+
+
+# ---------------------------------------------------------------------------------------- pdf
+
+_PDF_DATE = re.compile(r"D:(\d{4})(\d{2})?(\d{2})?")
+_SENTENCE_END = tuple("。！？；：!?;:”」』）)")
+
+
+def _reflow(lines: list[str]) -> list[str]:
+    """Join PDF layout lines back into paragraphs: a full-width line not ending a sentence continues."""
+    if not lines:
+        return lines
+    width = sorted(len(x) for x in lines)[int(0.9 * (len(lines) - 1))]
+    out: list[str] = []
+    joining = False
+    for line in lines:
+        line = line.strip()
+        if joining and out:
+            out[-1] += line
+        else:
+            out.append(line)
+        joining = len(line) >= 0.85 * width and not line.endswith(_SENTENCE_END)
+    return out
+
+
+def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
+    """The text layer page by page; encrypted or image-only PDFs are errors with what to do."""
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - pdfplumber wraps pdfminer's many error types
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc.__context__ or exc
+        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)) or "password" in repr(cause).lower():
+            raise IngestError("read", f"the PDF is encrypted / password-protected ({type(cause).__name__})",
+                              "remove the password (e.g. qpdf --decrypt in.pdf out.pdf) and run again") from None
+        raise IngestError("read", f"corrupt PDF ({type(cause).__name__}: {cause})",
+                          "open it in a PDF viewer and save/print it again as PDF") from None
+    with pdf:
+        pages = []
+        try:
+            for page in pdf.pages:
+                page_text = page.extract_text() or ""
+                pages.append("\n".join(_reflow(page_text.split("\n"))))
+        except Exception as exc:  # noqa: BLE001 - damaged page streams raise many types
+            raise IngestError("extract", f"cannot extract text from page {len(pages) + 1} of the PDF "
+                                         f"({type(exc).__name__}: {exc})",
+                              "open it in a PDF viewer and save/print it again as PDF") from None
+        info = pdf.metadata or {}
+    text = "\n".join(pages)
+    if not text.strip():
+        raise IngestError("extract", f"the PDF has no text layer ({len(pages)} pages, scanned images only?)",
+                          "run OCR first (e.g. ocrmypdf -l chi_sim in.pdf out.pdf) and ingest the result")
+    meta: dict[str, Any] = {}
+    for key, name in (("Title", "title"), ("Author", "author")):
+        value = info.get(key)
+        if isinstance(value, bytes):
+            value = value.decode("utf-16" if value.startswith(codecs.BOM_UTF16_BE) else "latin-1", "replace")
+        if isinstance(value, str) and value.strip():
+            meta[name] = value.strip()
+    m = _PDF_DATE.match(str(info.get("CreationDate", "")))
+    if m:
+        meta["created"] = "-".join(g for g in m.groups() if g)
+    return Extracted([Unit(text, meta)], None)
+
+
+# ---------------------------------------------------------------------------------------- collections
+
+def mapping_for(path: Path, cfg: IngestConfig) -> CollectionMapping | None:
+    """The first ingest.collections entry whose glob matches the file name."""
+    return next((m for m in cfg.collections if fnmatch.fnmatch(path.name, m.glob)), None)
+
+
+def _records_csv(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str, list[IngestError]]:
+    text, enc = decode_bytes(data, cfg)
+    csv.field_size_limit(1 << 30)
+    try:
+        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+    rows, ragged = [], []
+    for i, values in enumerate(reader):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            ragged.append(i + 2)
+        rows.append(dict(zip(header, values)))  # short rows: missing cells are absent; long rows: extras dropped
+    errors = []
+    if ragged:
+        errors.append(IngestError("extract", f"{len(ragged)} rows have a different number of cells than the "
+                                             f"header (lines {_some(ragged)}); missing cells read as empty, "
+                                             f"extra cells ignored", "check the quoting of those rows"))
+    return header, rows, enc, errors
+
+
+def _some(items: list, n: int = 5) -> str:
+    return ", ".join(map(str, items[:n])) + (" ..." if len(items) > n else "")
+
+
+def _records_jsonl(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str, list[IngestError]]:
+    text, enc = decode_bytes(data, cfg)
+    rows, bad, header = [], [], {}
+    for i, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            bad.append(i + 1)
+            continue
+        if isinstance(obj, dict):
+            rows.append(obj)
+            header.update(dict.fromkeys(obj))
+        else:
+            bad.append(i + 1)
+    errors = [IngestError("extract", f"{len(bad)} lines are not JSON objects (lines {_some(bad)})",
+                          "fix or remove those lines; each line must be one JSON object")] if bad else []
+    return list(header), rows, enc, errors
+
+
+def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str | None, list[IngestError]]:
+    import openpyxl
+
+    check_zip(len(data), data, cfg)
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on broken workbooks
+        raise IngestError("read", f"cannot open the workbook ({type(exc).__name__}: {exc})",
+                          "open it in Excel/LibreOffice and save it again as .xlsx") from None
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    header = [str(h).strip() if h is not None else "" for h in next(it, ())]
+    rows = [dict(zip(header, r)) for r in it if any(v not in (None, "") for v in r)]
+    wb.close()
+    return header, rows, None, []
+
+
+_RECORDS = {".csv": _records_csv, ".jsonl": _records_jsonl, ".xlsx": _records_xlsx}
+
+
+def _cell(row: dict, column: str | None) -> Any:
+    if not column:
+        return None
+    value = row.get(column)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value
+
+
+def read_collection(data: bytes, path: Path, cfg: IngestConfig) -> Extracted:
+    """Each row is a document, mapped by the first matching ingest.collections entry."""
+    mapping = mapping_for(path, cfg)
+    if mapping is None:
+        raise IngestError("extract", f"no ingest.collections entry matches {path.name!r}",
+                          "add a mapping (glob, text column, ...) for this file to ingest.collections in the config")
+    header, rows, enc, errors = _RECORDS[path.suffix.lower()](data, cfg)
+    if mapping.text not in header:
+        raise IngestError("extract", f"text column {mapping.text!r} not found; available columns: "
+                                     f"{', '.join(map(repr, header)) or '(none)'}",
+                          f"set ingest.collections[glob={mapping.glob!r}].text to the column holding the text")
+    units, empty = [], []
+    for i, row in enumerate(rows):
+        text = _cell(row, mapping.text)
+        if text is None:
+            empty.append(i + 1)
+            continue
+        meta = {k: _cell(row, getattr(mapping, k)) for k in ("title", "date", "year", "source", "author",
+                                                              "region", "id")}
+        units.append(Unit(str(text), {k: v for k, v in meta.items() if v is not None}, row=i))
+    if empty:
+        errors.append(IngestError("extract", f"{len(empty)} rows have an empty {mapping.text!r} (rows {_some(empty)})",
+                                  "those rows were skipped; fill the text or remove them"))
+    return Extracted(units, enc, errors)
+
+
+def extract(path: Path, data: bytes, cfg: IngestConfig) -> Extracted:
+    """Dispatch on the extension."""
+    ext = path.suffix.lower()
+    if ext == ".md":
+        return read_markdown(data, cfg)
+    if ext in (".html", ".htm"):
+        return read_html(data, cfg)
+    if ext == ".docx":
+        return read_docx(data, cfg)
+    if ext == ".pdf":
+        return read_pdf(data, cfg)
+    if ext in _RECORDS:
+        return read_collection(data, path, cfg)
+    return read_text(data, cfg)

@@ -1,0 +1,163 @@
+"""Title, date, year, source and author of an article, read from its head lines, its container and its path.
+
+Rules (first that yields a value wins):
+- date: a 发布时间/日期 line in the head > a date given by the container (html meta, collection column) >
+  a date in the file name (条例(2021-09-29).md) > the first full date in the head lines > docx/pdf
+  creation date.
+- year: year of the date > collection column > a year in the title (1954年…报告) > a year in the file
+  name, then in folder names from the deepest up (city-reports-2024/北京.txt -> 2024: the publication
+  year of the report, although it reviews 2023).
+- source: collection column > 来源：line > html site name > top folder of the path.
+- author: 作者：/ 文/ / 记者 line > container metadata.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+_FULL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+_MONTH_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月|[-/.](\d{1,2})(?![-/.\d]))")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_TITLE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年|—|-|–)")
+_DATE_LINE = re.compile(r"(?:发布|发表|更新|发文|成文|印发|公布|上传)(?:时间|日期)|^\s*(?:日期|时间)\s*[:：]")
+_SOURCE = re.compile(r"(?:来源|稿源|出处)\s*[:：]\s*(.+?)(?=\s|$|(?:作者|发布|时间|日期|浏览|点击|编辑|字号|责任))")
+_AUTHOR = re.compile(r"(?:作者|撰稿|执笔)\s*[:：]\s*(.+?)(?=\s{1}(?:来源|发布|时间|日期|浏览|点击|编辑)|$|\s*[|｜])"
+                     r"|^\s*(?:文\s*[/／]|记者\s*[:：]?)\s*(\S.{0,20}?)\s*$")
+_HEADING_MARK = re.compile(r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条编部分篇]|[一二三四五六七八九十]+[、.．]"
+                           r"|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．)）]|[①-⑳])")
+_NOT_TITLE_END = tuple("。；，、：;,:！？!?…")
+
+
+def cn_number(s: str) -> int | None:
+    """Arabic or Chinese numerals up to 999 (一, 十, 十二, 二十三, 一百零五)."""
+    s = s.strip()
+    if s.isdigit():
+        return int(s)
+    if not s or any(c not in _CN_DIGITS and c not in "十百" for c in s):
+        return None
+    total, current = 0, 0
+    for c in s:
+        if c == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif c == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = current * 10 + _CN_DIGITS[c] if current else _CN_DIGITS[c]
+    return total + current
+
+
+def parse_date(text: str) -> str | None:
+    """First date in the text as yyyy-mm-dd, or yyyy-mm; None when there is none (or it is impossible)."""
+    for m in _FULL_DATE.finditer(text):
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if 1 <= mo <= 12 and 1 <= d <= 31:
+            return f"{y:04d}-{mo:02d}-{d:02d}"
+    for m in _MONTH_DATE.finditer(text):
+        mo = int(m.group(2) or m.group(3))
+        if 1 <= mo <= 12:
+            return f"{int(m.group(1)):04d}-{mo:02d}"
+    return None
+
+
+def normalise_date(value: object) -> str | None:
+    """A container's date (ISO string, datetime, '2021年9月29日', 2021) as yyyy-mm-dd / yyyy-mm / yyyy."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    s = str(value).strip()
+    d = parse_date(s)
+    if d:
+        return d
+    m = _YEAR.search(s)
+    return m.group(1) if m else None
+
+
+def to_year(value: object) -> int | None:
+    """An int year from a column value (2021, '2021', 2021.0, '2021年'), None if it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    m = _YEAR.search(str(value))
+    return int(m.group(1)) if m else None
+
+
+def year_of(date: str | None) -> int | None:
+    return int(date[:4]) if date and date[:4].isdigit() else None
+
+
+def year_in_names(names: Iterable[str]) -> int | None:
+    """The first 4-digit year (19xx/20xx) in the given names (file name first, then folders upwards)."""
+    for name in names:
+        m = _YEAR.search(name)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def title_year(title: str | None) -> int | None:
+    m = _TITLE_YEAR.search(title or "")
+    return int(m.group(1)) if m else None
+
+
+def head_lines(text: str, n: int, max_chars: int = 200) -> list[str]:
+    """The first n non-empty lines, each cut to max_chars (metadata lines are short)."""
+    out = []
+    for line in text.split("\n", 4 * n)[: 4 * n]:
+        if line.strip():
+            out.append(line[:max_chars])
+            if len(out) == n:
+                break
+    return out
+
+
+def date_line(lines: list[str]) -> str | None:
+    """Date of a 发布时间：/日期： line (web pages state their publication date this way)."""
+    for line in lines:
+        if _DATE_LINE.search(line):
+            d = parse_date(line)
+            if d:
+                return d
+    return None
+
+
+def first_date(lines: list[str], max_chars: int = 100) -> str | None:
+    """First full date on a short head line (a date inside a body paragraph is not the document's)."""
+    for line in lines:
+        d = parse_date(line) if len(line) <= max_chars else None
+        if d and len(d) == 10:
+            return d
+    return None
+
+
+def source_line(lines: list[str]) -> str | None:
+    for line in lines:
+        m = _SOURCE.search(line)
+        if m and m.group(1).strip():
+            return m.group(1).strip()[:60]
+    return None
+
+
+def author_line(lines: list[str]) -> str | None:
+    for line in lines:
+        m = _AUTHOR.search(line)
+        if m:
+            value = (m.group(1) or m.group(2) or "").strip()
+            if value:
+                return value[:60]
+    return None
+
+
+def looks_like_title(line: str, max_chars: int = 60) -> bool:
+    """Short, not a sentence, not a numbered heading, not a salutation or a date line."""
+    line = line.strip()
+    if not 2 <= len(line) <= max_chars or line.endswith(_NOT_TITLE_END):
+        return False
+    if _HEADING_MARK.match(line) or _DATE_LINE.search(line) or sum(line.count(c) for c in "，。；,") > 1:
+        return False
+    return not re.fullmatch(r"[\d\W_]+", line)

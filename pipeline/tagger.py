@@ -1,0 +1,419 @@
+"""The sentence-type model: a two-stage linear classifier, its training data, cross-validation and storage.
+
+Stage 1 is a logistic regression over word and character n-grams, cue indicators, heading kinds,
+position, length and count patterns (features from pipeline.annotate.Featurizer, identical at training
+and run time). Stage 2 adds what stage 1 thinks of the sentence's neighbours, of its section and of
+its section heading: labelled documents show that a sentence's type follows its section (everything under
+对策建议 tends to be a measure), which no single sentence says. Stage 2 is trained on out-of-fold stage-1
+predictions, so it learns how reliable they are, not how well stage 1 remembers its training set.
+
+Storage is safe by construction: a model is arrays in an .npz read with allow_pickle=False plus a JSON
+manifest holding the file's sha256; a missing, stale or tampered file is retrained (a few seconds on
+1,439 units), never executed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
+
+from pipeline.annotate import TYPES, DocFeatures, Featurizer, load_cues
+from pipeline.config import Config
+from pipeline.labels import training_labels
+
+#: bump when features or training change, so cached models are retrained
+CODE_VERSION = "tagger-1"
+N_CONTEXT = 6 * len(TYPES) + 2
+
+
+class ModelError(RuntimeError):
+    """No usable model: no labels, or labels of a single type."""
+
+
+# ---------------------------------------------------------------- the estimator
+
+class TypeTagger(BaseEstimator, ClassifierMixin):
+    """Two-stage logistic regression over per-document sentence features (see the module docstring).
+
+    fit(docs, y) takes a list of DocFeatures and the matching list of label arrays; predict_proba_doc
+    scores one document at a time, all its sentences in one sparse product.
+    """
+
+    def __init__(self, C: float = 4.0, min_df: int = 2, context: bool = True, inner_folds: int = 5,
+                 class_weight: str | None = "balanced", random_state: int = 0):
+        self.C = C
+        self.min_df = min_df
+        self.context = context
+        self.inner_folds = inner_folds
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    # -- vocabulary and matrices
+    def _vocabulary(self, docs: list[DocFeatures]) -> np.ndarray:
+        gram, meta = [], []
+        for d in docs:
+            pairs = np.unique(np.stack([d.rows.astype(np.uint64), d.keys]), axis=1) if d.n else np.zeros((2, 0), np.uint64)
+            is_meta = np.isin(pairs[1], d.keys[d.block == 1])
+            gram.append(pairs[1][~is_meta])
+            meta.append(pairs[1][is_meta])
+        keys, df = np.unique(np.concatenate(gram) if gram else np.zeros(0, np.uint64), return_counts=True)
+        meta_keys = np.unique(np.concatenate(meta)) if meta else np.zeros(0, np.uint64)
+        return np.union1d(keys[df >= self.min_df], meta_keys).astype(np.uint64)
+
+    def _matrix(self, d: DocFeatures) -> sp.csr_matrix:
+        vocab = self.vocabulary_
+        width = len(vocab)
+        if not d.n:
+            return sp.csr_matrix((0, width))
+        idx = np.searchsorted(vocab, d.keys).clip(0, max(width - 1, 0))
+        known = vocab[idx] == d.keys if width else np.zeros(len(d.keys), bool)
+        rows, cols, block = d.rows[known], idx[known], d.block[known]
+        pair = np.unique(rows * width + cols, return_index=True)[1]
+        rows, cols, block = rows[pair], cols[pair], block[pair]
+        grams = np.bincount(rows[block == 0], minlength=d.n).astype(float)
+        vals = np.where(block == 0, 1.0 / np.sqrt(np.maximum(grams[rows], 1.0)), 1.0)
+        return sp.csr_matrix((vals, (rows, cols)), shape=(d.n, width))
+
+    @staticmethod
+    def _context(d: DocFeatures, p: np.ndarray) -> np.ndarray:
+        """Dense context features of each sentence from the stage-1 probabilities of the document."""
+        n, k = p.shape
+        out = np.zeros((n, N_CONTEXT))
+        if not n:
+            return out
+        sec_sum = np.zeros((d.section.max() + 1, k))
+        np.add.at(sec_sum, d.section, p)
+        sec_n = np.bincount(d.section)[d.section][:, None]
+        others = sec_n - 1
+        out[:, 0:k] = np.where(others > 0, (sec_sum[d.section] - p) / np.maximum(others, 1), 0)
+        out[1:, k:2 * k] = p[:-1]
+        out[:-1, 2 * k:3 * k] = p[1:]
+        has_h = d.heading_row >= 0
+        out[has_h, 3 * k:4 * k] = p[d.heading_row[has_h]]
+        out[:, 4 * k:5 * k] = p
+        out[:, 5 * k:6 * k] = (p.sum(axis=0) - p) / max(n - 1, 1)
+        out[:, 6 * k] = others[:, 0] == 0
+        out[:, 6 * k + 1] = ~has_h
+        return out
+
+    def _fit_lr(self, X, y) -> LogisticRegression:
+        """One logistic regression; BLAS threads limited to one, since oversubscribed threads on a shared
+        machine made a 2-second fit take 30 seconds."""
+        lr = LogisticRegression(C=self.C, max_iter=3000, solver="newton-cg", class_weight=self.class_weight,
+                                random_state=self.random_state)
+        with threadpool_limits(1):
+            return lr.fit(X, y)
+
+    def _stage1(self, docs: list[DocFeatures], y: np.ndarray) -> LogisticRegression:
+        return self._fit_lr(sp.vstack([self._matrix(d) for d in docs]).tocsr(), y)
+
+    def fit(self, docs: list[DocFeatures], y: list[np.ndarray] | np.ndarray, groups=None) -> "TypeTagger":
+        """Fit on documents' features and their sentences' labels (one array per document)."""
+        y_docs = [np.asarray(v) for v in y]
+        flat = np.concatenate(y_docs) if y_docs else np.zeros(0, dtype=object)
+        if len(set(flat)) < 2:
+            raise ModelError("the labels hold fewer than two sentence types: nothing to learn")
+        self.vocabulary_ = self._vocabulary(docs)
+        stage1 = self._stage1(docs, flat)
+        self.classes_ = stage1.classes_
+        self.coef1_, self.intercept1_ = stage1.coef_, stage1.intercept_
+        if self.context:
+            oof = self._out_of_fold(docs, y_docs, groups)
+            X = sp.hstack([sp.vstack([self._matrix(d) for d in docs]),
+                           sp.csr_matrix(np.vstack([self._context(d, p) for d, p in zip(docs, oof)]))]).tocsr()
+            stage2 = self._fit_lr(X, flat)
+            self.coef2_, self.intercept2_ = stage2.coef_, stage2.intercept_
+        return self
+
+    def _out_of_fold(self, docs, y_docs, groups) -> list[np.ndarray]:
+        """Stage-1 probabilities of every training document from models that never saw it."""
+        groups = np.arange(len(docs)) if groups is None else np.asarray(groups)
+        n_splits = min(self.inner_folds, len(set(groups)))
+        oof: list[np.ndarray | None] = [None] * len(docs)
+        if n_splits < 2:
+            return [self._proba(self._matrix(d), self.coef1_, self.intercept1_) for d in docs]
+        for train, test in GroupKFold(n_splits=n_splits).split(docs, groups=groups):
+            flat = np.concatenate([y_docs[i] for i in train])
+            if len(set(flat)) < len(self.classes_):
+                coef, intercept = self.coef1_, self.intercept1_
+            else:
+                m = self._stage1([docs[i] for i in train], flat)
+                coef, intercept = m.coef_, m.intercept_
+            for i in test:
+                oof[i] = self._proba(self._matrix(docs[i]), coef, intercept)
+        return oof
+
+    @staticmethod
+    def _proba(X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+        z = np.asarray(X @ coef.T) + intercept
+        if coef.shape[0] == 1:  # binary: sklearn keeps one row of coefficients
+            z = np.hstack([-z, z])
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict_proba_doc(self, d: DocFeatures) -> np.ndarray:
+        """Probabilities (n sentences x classes_) for one document."""
+        X = self._matrix(d)
+        p = self._proba(X, self.coef1_, self.intercept1_)
+        if not self.context:
+            return p
+        return self._proba(sp.hstack([X, sp.csr_matrix(self._context(d, p))]).tocsr(), self.coef2_, self.intercept2_)
+
+    def predict_doc(self, d: DocFeatures) -> np.ndarray:
+        return self.classes_[self.predict_proba_doc(d).argmax(axis=1)]
+
+    # -- safe storage: arrays only
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"vocabulary": self.vocabulary_, "classes": np.asarray(self.classes_, dtype="<U16"),
+                  "coef1": self.coef1_, "intercept1": self.intercept1_,
+                  "params": np.asarray([self.C, self.min_df, float(self.context), self.inner_folds,
+                                        self.random_state], dtype=float)}
+        if self.context:
+            arrays.update(coef2=self.coef2_, intercept2=self.intercept2_)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, a) -> "TypeTagger":
+        C, min_df, context, inner, rs = a["params"].tolist()
+        m = cls(C=C, min_df=int(min_df), context=bool(context), inner_folds=int(inner), random_state=int(rs))
+        m.vocabulary_ = a["vocabulary"].astype(np.uint64)
+        m.classes_ = a["classes"].astype(object)
+        m.coef1_, m.intercept1_ = a["coef1"], a["intercept1"]
+        width = len(m.vocabulary_)
+        ok = m.coef1_.shape[1] == width and m.intercept1_.shape[0] == m.coef1_.shape[0]
+        if m.context:
+            m.coef2_, m.intercept2_ = a["coef2"], a["intercept2"]
+            ok = ok and m.coef2_.shape[1] == width + N_CONTEXT
+        if not ok or not set(m.classes_) <= set(TYPES):
+            raise ValueError("inconsistent model arrays")
+        return m
+
+
+# ---------------------------------------------------------------- training data from labelled units
+
+def _heading_level_fn(cfg: Config):
+    """structure.heading_level when the structure stage provides it, else the cues.yaml markers."""
+    cues = load_cues(cfg)
+    try:
+        from pipeline.structure import heading_level  # type: ignore[attr-defined]
+    except ImportError:
+        return cues.heading_level
+    return lambda text: heading_level(text)
+
+
+def unit_articles(units: list[dict], cfg: Config) -> list[tuple[str, list[int]]]:
+    """(article id, unit indices) in order: a new article starts at each doc change and at each unit
+    matching cfg.annotate.article_start (篇N in a compilation)."""
+    rx = re.compile(cfg.annotate.article_start)
+    articles: list[tuple[str, list[int]]] = []
+    counters: Counter = Counter()
+    last_doc = None
+    for i, u in enumerate(units):
+        if u.get("heading") is not None or u.get("is_heading") is not None:
+            articles.append((f"{u['doc']}#review{i}", [i]))
+            last_doc = None
+            continue
+        if u["doc"] != last_doc or rx.search(u["text"]):
+            counters[u["doc"]] += 1
+            articles.append((f"{u['doc']}#{counters[u['doc']]}", []))
+            last_doc = u["doc"]
+        articles[-1][1].append(i)
+    return articles
+
+
+def units_to_rows(units: list[dict], level_of, max_heading_chars: int) -> tuple[list[dict], list[dict]]:
+    """SENTENCES and SECTIONS rows for one article's labelled units, rebuilding the section tree from
+    heading markers, as structure.split would give them at run time.
+
+    A unit with a marker opens a section; it is a heading row only when short and without a sentence
+    end inside (otherwise it is a heading run together with its first sentence). A review-file unit
+    carries its heading and is_heading in columns instead.
+    """
+    if len(units) == 1 and (units[0].get("heading") is not None or units[0].get("is_heading") is not None):
+        u = units[0]
+        heading = str(u.get("heading") or "")
+        sections = [{"section_id": 0, "parent_id": None, "level": 0, "heading": None},
+                    {"section_id": 1, "parent_id": 0, "level": 1, "heading": heading}]
+        is_h = str(u.get("is_heading")).lower() in ("true", "1", "yes")
+        return [{"sent_id": 0, "section_id": 1 if heading else 0, "para_id": 0, "text": u["text"],
+                 "is_heading": is_h}], sections
+    sections = [{"section_id": 0, "parent_id": None, "level": 0, "heading": None}]
+    stack = [(0, 0)]  # (level, section_id)
+    sentences = []
+    for n, u in enumerate(units):
+        text = u["text"]
+        level = level_of(text)
+        is_heading = False
+        if level:
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            sid = len(sections)
+            short = len(text) <= max_heading_chars and not re.search(r"[。！？!?；;].", text)
+            sections.append({"section_id": sid, "parent_id": stack[-1][1] if stack else 0, "level": level,
+                             "heading": re.split(r"[。！？!?]", text, maxsplit=1)[0]})
+            stack.append((level, sid))
+            is_heading = short
+        sentences.append({"sent_id": n, "section_id": stack[-1][1] if stack else 0, "para_id": n,
+                          "text": text, "is_heading": is_heading})
+    return sentences, sections
+
+
+def build_training(units: list[dict], cfg: Config, featurizer: Featurizer):
+    """Featurised articles of labelled units: (docs, labels per doc, group per doc, unit indices)."""
+    level_of = _heading_level_fn(cfg)
+    max_chars = load_cues(cfg).spec.heading_max_chars
+    docs, ys, groups, index = [], [], [], []
+    for article, idx in unit_articles(units, cfg):
+        sentences, sections = units_to_rows([units[i] for i in idx], level_of, max_chars)
+        feats, _ = featurizer.features(sentences, sections)
+        docs.append(feats)
+        ys.append(np.array([units[i]["type"] for i in idx], dtype=object))
+        groups.append(article)
+        index.append(idx)
+    return docs, ys, groups, index
+
+
+def make_tagger(cfg: Config) -> TypeTagger:
+    a = cfg.annotate
+    return TypeTagger(C=a.C, min_df=a.min_df, context=a.context, inner_folds=a.inner_folds,
+                      random_state=a.random_state)
+
+
+def train(cfg: Config, units: list[dict], featurizer: Featurizer | None = None) -> TypeTagger:
+    """A tagger fitted on labelled units (deterministic for a given random_state)."""
+    if not units:
+        raise ModelError("no labelled units: check labels.files in your config or pass --labels FILE")
+    featurizer = featurizer or Featurizer(cfg)
+    docs, ys, groups, _ = build_training(units, cfg, featurizer)
+    return make_tagger(cfg).fit(docs, ys, groups=groups)
+
+
+# ---------------------------------------------------------------- model cache
+
+def model_key(cfg: Config, units: list[dict]) -> str:
+    """Hash of everything the model depends on: labels, annotate config, lexicon files, code version."""
+    h = hashlib.sha256(CODE_VERSION.encode())
+    h.update(json.dumps(cfg.annotate.model_dump(), sort_keys=True).encode())
+    for ref in (cfg.annotate.cues, cfg.annotate.userdict, cfg.annotate.stopwords):
+        path = cfg.resolve(ref)
+        h.update(path.read_bytes() if path.exists() else b"-")
+    payload = [[u["doc"], u["text"], u["type"], u.get("heading"), u.get("is_heading")] for u in units]
+    h.update(json.dumps(payload, ensure_ascii=False, default=str).encode())
+    return h.hexdigest()[:24]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_model(model: TypeTagger, path: Path) -> None:
+    """Write arrays (.npz) and a manifest (.json with the file's sha256), each atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+    os.close(fd)
+    np.savez_compressed(tmp, **model.to_arrays())
+    os.replace(tmp, path)
+    manifest = {"code_version": CODE_VERSION, "sha256": _sha256(path), "classes": list(model.classes_)}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh)
+    os.replace(tmp, path.with_suffix(".json"))
+
+
+def load_model(path: Path) -> TypeTagger | None:
+    """The stored model, or None when missing, tampered with (sha256 differs) or malformed."""
+    manifest_path = path.with_suffix(".json")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("code_version") != CODE_VERSION or manifest.get("sha256") != _sha256(path):
+            return None
+        with np.load(path, allow_pickle=False) as arrays:
+            return TypeTagger.from_arrays(arrays)
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def load_or_train(cfg: Config, featurizer: Featurizer | None = None, extra: list[Path] | None = None,
+                  refresh: bool = False) -> TypeTagger:
+    """The model for the configured labels: from the cache when its key matches, else trained and stored."""
+    units = training_labels(cfg, extra)
+    path = Path(cfg.resolve(cfg.annotate.model_cache)) / f"tagger-{model_key(cfg, units)}.npz"
+    model = None if refresh else load_model(path)
+    if model is None:
+        model = train(cfg, units, featurizer)
+        try:
+            save_model(model, path)
+        except OSError:
+            pass  # a read-only cache only costs a retrain next time
+    return model
+
+
+# ---------------------------------------------------------------- evaluation
+
+def keyword_baseline(featurizer: Featurizer, docs: list[DocFeatures]) -> list[np.ndarray]:
+    """The simplest rule classifier, for comparison: the type with most cue matches, 'other' if none."""
+    out = []
+    for d in docs:
+        pred = []
+        for cues in d.cues:
+            counts = Counter(c.split(":", 1)[0] for c in cues if not c.startswith("heading:"))
+            counts.pop("experience:count", None)
+            best = max(TYPES[:3], key=lambda t: (counts[t], -TYPES.index(t)))
+            pred.append(best if counts[best] else "other")
+        out.append(np.array(pred, dtype=object))
+    return out
+
+
+def scores(gold: list[str], pred: list[str]) -> dict:
+    """Per-type precision/recall/F1/support, macro-F1 over problem/measure/experience, confusion."""
+    per_type = {}
+    for t in TYPES:
+        tp = sum(1 for g, p in zip(gold, pred) if g == t and p == t)
+        fp = sum(1 for g, p in zip(gold, pred) if g != t and p == t)
+        fn = sum(1 for g, p in zip(gold, pred) if g == t and p != t)
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        per_type[t] = {"precision": prec, "recall": rec, "f1": f1, "support": tp + fn}
+    confusion = [[sum(1 for g, p in zip(gold, pred) if g == a and p == b) for b in TYPES] for a in TYPES]
+    return {"macro_f1": float(np.mean([per_type[t]["f1"] for t in TYPES[:3]])),
+            "accuracy": sum(g == p for g, p in zip(gold, pred)) / max(len(gold), 1),
+            "per_type": per_type, "confusion": confusion, "labels": list(TYPES)}
+
+
+def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: Featurizer | None = None) -> dict:
+    """Article-grouped K-fold CV of the tagger (rules included) and of the keyword baseline.
+
+    Returns {'model': scores, 'baseline': scores, 'folds', 'articles', 'units', 'predictions'}; every
+    prediction comes from a model that never saw the unit's article.
+    """
+    featurizer = featurizer or Featurizer(cfg)
+    docs, ys, groups, index = build_training(units, cfg, featurizer)
+    n_splits = max(2, min(folds, len(set(groups))))
+    pred: list[np.ndarray | None] = [None] * len(docs)
+    for train_idx, test_idx in GroupKFold(n_splits=n_splits).split(docs, groups=groups):
+        model = make_tagger(cfg).fit([docs[i] for i in train_idx], [ys[i] for i in train_idx],
+                                     groups=[groups[i] for i in train_idx])
+        for i in test_idx:
+            p = model.predict_doc(docs[i]).astype(object)
+            p[[r is not None for r in docs[i].rule]] = "other"
+            pred[i] = p
+    gold = [str(v) for y in ys for v in y]
+    flat = [str(v) for p in pred for v in p]
+    base = [str(v) for p in keyword_baseline(featurizer, docs) for v in p]
+    order = [i for idx in index for i in idx]
+    return {"model": scores(gold, flat), "baseline": scores(gold, base), "folds": n_splits,
+            "articles": len(set(groups)), "units": len(gold),
+            "predictions": [{"unit": i, "gold": g, "pred": p} for i, g, p in zip(order, gold, flat)]}

@@ -1,0 +1,182 @@
+"""Normalisation, boilerplate, compilations and metadata, on real seeds and small real snippets."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline import ingest
+from pipeline.config import load_config
+from pipeline.ingest import compilation, metadata
+from pipeline.ingest.boilerplate import Cleaner
+from pipeline.ingest.normalize import ideographs, normalize
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = SHARED / "corpora" / "seeds"
+LABELS = SHARED / "eval" / "dev_labels.jsonl"
+needs_seeds = pytest.mark.skipif(not (SEEDS.exists() and LABELS.exists()), reason="../shared seeds absent")
+CFG = load_config()
+
+
+# ------------------------------------------------------------------------------------ normalisation
+
+@pytest.mark.parametrize("raw, expected", [
+    ("社区　治理ＡＢＣ１２３", "社区治理ABC123"),
+    ("加强 党建， “两新” 组织", "加强党建，“两新”组织"),
+    ("GDP  增长 5%\t左右", "GDP 增长 5% 左右"),
+    ("  一、总体要求  \r\n\r\n\r\n\r\n（一）指导思想\u200b", "一、总体要求\n\n（一）指导思想"),
+    ("我們第一届全國人民代表大會", "我们第一届全国人民代表大会"),
+    ("，。；：？！“”《》（）", "，。；：？！“”《》（）"),
+])
+def test_normalize_examples(raw, expected):
+    assert normalize(raw) == expected
+
+
+TEXT = st.text(alphabet=st.sampled_from(list("社区治理的问题與會議國發展 \t\u3000\n\r，。ＡＢ１a1“”（）\xa0\u200b")), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT | st.text(max_size=40))
+def test_normalize_is_idempotent(text):
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_normalize_keeps_every_ideograph(text):
+    assert ideographs(normalize(text)) == ideographs(text)
+
+
+# ------------------------------------------------------------------------------------ seeds end to end
+
+@needs_seeds
+def test_seed_compilations_split_clean_and_keep_body():
+    cfg = CFG
+    paths, errors = ingest.discover(SEEDS, cfg)
+    assert not errors and len(paths) == 2
+    chrome = ingest.source_chrome(paths, cfg)
+    texts, titles = {}, {}
+    for p in paths:
+        res = ingest.read_file(p, SEEDS, cfg, chrome)
+        assert not res.errors
+        assert [a["article_index"] for a in res.articles] == list(range(10))
+        titles[p.name] = [a["title"] for a in res.articles]
+        texts[p.name] = "\n".join(a["text"] for a in res.articles)
+        for a in res.articles:
+            assert a["date"] == "2024-04-29" and a["year"] == 2024 and a["source"] == "seeds"
+            assert a["format"] == "txt" and a["encoding"] == "utf-8" and len(a["sha256"]) == 64
+    assert titles["000_db4ec482fa6dddea.txt"] == [f"基层社会治理难点篇{i}" for i in range(1, 11)]
+    assert titles["001_69ca87c3cf2ff7ef.txt"] == [f"社区治理经验篇{i}" for i in range(1, 11)]
+    labels = [json.loads(line) for line in LABELS.open(encoding="utf-8")]
+    lost = [r["text"] for r in labels if r["type"] != "other" and normalize(r["text"]) not in texts[r["doc"]]]
+    assert lost == []
+    everything = "\n".join(texts.values())
+    for chrome_unit in ("版权所有", "首页范文", "下面是小编给大家带来的", "希望大家喜欢", "发布时间",
+                        "基层社会治理难点十篇", "社区治理经验十篇\n"):
+        assert chrome_unit not in everything
+    assert "3、以建设社区基层思想政治工作队伍为重点。\n" in texts["000_db4ec482fa6dddea.txt"]
+
+
+# ------------------------------------------------------------------------------------ boilerplate
+
+PAGE = """首页 > 范文大全 > 工作总结
+当前位置：首页 > 社区治理
+社区治理工作总结
+发布时间：2021-09-29 10:00 来源：某某网 作者：李四
+社区治理工作总结
+一、主要做法
+今年以来，我们坚持党建引领，建立网格党支部12个，召开居民议事会36次。本站所有内容来源于网络
+二、存在问题
+社区工作者队伍年龄偏大，专业化能力不足。下面是小编为大家整理的工作总结。希望对你有所帮助！
+上一篇：社区工作计划
+相关推荐
+社区治理经验十篇
+本站部分文章来自网络，如有侵权请联系删除
+申明敬告：本站不保证该用户上传的文档完整性，不预览、不比对内容而直接下载产生的反悔问题本站不予受理。
+"""
+
+
+def test_web_chrome_removed_body_kept():
+    cleaner = Cleaner(CFG.boilerplate)
+    text = cleaner.clean(normalize(PAGE), title="社区治理工作总结")
+    assert text.split("\n")[0] == "一、主要做法"
+    assert "建立网格党支部12个，召开居民议事会36次。" in text
+    assert "社区工作者队伍年龄偏大，专业化能力不足。" in text
+    for chrome in ("首页", "当前位置", "发布时间", "上一篇", "相关推荐", "十篇", "侵权", "申明敬告", "小编", "有所帮助"):
+        assert chrome not in text, chrome
+
+
+def test_page_metadata_read_before_chrome_removal(tmp_path):
+    p = tmp_path / "site" / "总结.txt"
+    p.parent.mkdir()
+    p.write_text(PAGE, encoding="utf-8")
+    (art,) = ingest.read_file(p, tmp_path, CFG).articles
+    assert (art["title"], art["date"], art["source"], art["author"]) == ("社区治理工作总结", "2021-09-29", "某某网", "李四")
+
+
+def test_tail_marker_at_the_top_does_not_swallow_the_body():
+    text = normalize("下一篇：别的文章\n" + "一、主要做法\n今年以来，我们建立网格党支部12个。\n" * 5)
+    assert Cleaner(CFG.boilerplate).clean(text).count("网格党支部") == 5
+
+
+def test_lines_repeated_across_a_source_are_chrome_but_headings_are_kept(tmp_path):
+    for i in range(4):
+        (tmp_path / f"{i}.txt").write_text(
+            f"某某市政务网欢迎您\n一、总体要求\n第{i}篇正文，加强社区治理，第{i}次会议。\n打印本页 关闭窗口 收藏\n", encoding="utf-8")
+    paths, _ = ingest.discover(tmp_path, CFG)
+    chrome = ingest.source_chrome(paths, CFG)
+    assert "某某市政务网欢迎您" in chrome and "一、总体要求" not in chrome
+    (art,) = ingest.read_file(paths[0], tmp_path, CFG, chrome).articles
+    assert "欢迎您" not in art["text"] and "一、总体要求" in art["text"] and "打印本页" not in art["text"]
+
+
+# ------------------------------------------------------------------------------------ compilations
+
+ARTICLE = "今年以来，我们坚持党建引领基层治理，建立网格党支部，召开居民议事会，居民参与度明显提高。" * 6
+
+
+def test_compilation_with_chinese_numbered_articles():
+    text = normalize("社区治理经验汇编\n" + "".join(f"第{n}篇 经验{n}\n{ARTICLE}\n" for n in "一二三"))
+    preamble, parts = compilation.split(text, CFG.compilation)
+    assert preamble == "社区治理经验汇编"
+    assert [p.heading for p in parts] == ["第一篇经验一", "第二篇经验二", "第三篇经验三"]
+
+
+def test_normal_report_and_reference_lists_are_not_split():
+    report = normalize("".join(f"{n}、工作重点\n{ARTICLE}\n" for n in "一二三四"))
+    assert compilation.split(report, CFG.compilation) is None
+    refs = normalize(ARTICLE + "\n" + "".join(f"【{i}】李培林：《巨变》，2002年。\n" for i in range(1, 5)))
+    assert compilation.split(refs, CFG.compilation) is None
+    out_of_order = normalize("".join(f"汇编篇{n}\n{ARTICLE}\n" for n in (1, 3, 2)))
+    assert compilation.split(out_of_order, CFG.compilation) is None
+
+
+# ------------------------------------------------------------------------------------ metadata
+
+@pytest.mark.parametrize("text, date", [
+    ("2021年9月29日", "2021-09-29"), ("发布于2021-09-29 14:26", "2021-09-29"), ("2021.9.2", "2021-09-02"),
+    ("2023年12月", "2023-12"), ("2021年13月40日", None), ("编号1003-9082", None),
+])
+def test_parse_date(text, date):
+    assert metadata.parse_date(text) == date
+
+
+def test_cn_numbers_and_titles():
+    assert [metadata.cn_number(s) for s in ("一", "十", "十二", "二十三", "一百零五", "12", "甲")] == [1, 10, 12, 23, 105, 12, None]
+    assert metadata.looks_like_title("关于加强基层治理的实施意见")
+    assert not metadata.looks_like_title("各位代表：")
+    assert not metadata.looks_like_title("一、总体要求")
+    assert not metadata.looks_like_title("我们建立了网格党支部。")
+
+
+def test_year_from_folder_when_the_text_has_no_date(tmp_path):
+    p = tmp_path / "city-reports-2024" / "北京.txt"
+    p.parent.mkdir()
+    p.write_text("各位代表：\n\n现在，我代表北京市人民政府，向大会报告政府工作，请予审议。", encoding="utf-8")
+    (art,) = ingest.read_file(p, p.parent, CFG).articles
+    assert (art["year"], art["date"], art["title"], art["source"]) == (2024, None, "北京", "city-reports-2024")
+    assert art["region_hint"] == "city-reports-2024/北京" and art["source_path"] == "北京.txt"

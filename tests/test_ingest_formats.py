@@ -1,0 +1,375 @@
+"""Ingest of every supported format and of bad input (each bad file -> one clear error row, no raise)."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline import ingest
+from pipeline.config import load_config
+from pipeline.ingest.normalize import normalize
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPORA = SHARED / "corpora"
+needs_shared = pytest.mark.skipif(not CORPORA.exists(), reason="../shared corpora absent")
+
+CFG = load_config()
+BODY = ("过去一年，我们坚持党建引领基层治理，建立网格党支部1100个，召开居民议事会362次，"
+        "社区工作者队伍年龄结构偏大、专业能力不足的问题依然存在。")
+
+
+def read(path: Path, root: Path | None = None, cfg=CFG, chrome=frozenset()) -> ingest.FileResult:
+    return ingest.read_file(path, root or path.parent, cfg, chrome)
+
+
+def only_error(result: ingest.FileResult) -> dict:
+    assert not result.articles, result.articles
+    assert len(result.errors) == 1, result.errors
+    err = result.errors[0]
+    assert set(err) == {"source_path", "stage", "error", "hint"} and err["hint"]
+    return err
+
+
+def city_report(name: str = "北京") -> str:
+    p = CORPORA / "city-reports-2024" / f"{name}.txt"
+    return p.read_text(encoding="utf-8") if p.exists() else ("各位代表：\n\n" + BODY + "\n") * 20
+
+
+def traditional_1954() -> str:
+    p = CORPORA / "national-reports" / "government_work_reports.jsonl"
+    if p.exists():
+        with p.open(encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                if rec["title"].startswith("1954"):
+                    return rec["content"][:3000]
+    return "各位代表：\n\n我們第一届全國人民代表大會第一次會議，在聽了劉少奇同志關於憲法草案的報告並進行了三天的討論以後。"
+
+
+# ------------------------------------------------------------------------------------ text encodings
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
+def test_chinese_encodings_are_detected(tmp_path, encoding):
+    text = city_report("三亚")[:6000]
+    p = tmp_path / "report.txt"
+    p.write_bytes(text.encode(encoding))
+    res = read(p)
+    assert not res.errors
+    (art,) = res.articles
+    assert art["text"][:200] == normalize(text)[: len(art["text"][:200])] or normalize(text).find(art["text"][:200]) >= 0
+    assert "encoding" in art and "replaced" not in art["encoding"]
+
+
+def test_big5_traditional_becomes_simplified(tmp_path):
+    text = traditional_1954()
+    p = tmp_path / "1954.txt"
+    p.write_bytes(text.encode("big5hkscs", "ignore"))
+    (art,) = read(p).articles
+    assert art["encoding"].startswith("big5")
+    assert "我们第一届全国人民代表大会第一次会议" in art["text"]
+    assert art["year"] == 1954
+
+
+def test_invalid_utf8_bytes_are_replaced_and_reported(tmp_path):
+    p = tmp_path / "bad.txt"
+    p.write_bytes(city_report()[:3000].encode() + b"\xff\xfe\x80" + BODY.encode())
+    (art,) = read(p).articles
+    assert art["encoding"] == "utf-8 (3 invalid bytes replaced)"
+    assert BODY[:20] in art["text"]
+
+
+def test_mixed_encodings_in_one_file(tmp_path):
+    utf8_part = city_report()[:4000]
+    gbk_part = city_report("上海")[:4000]
+    p = tmp_path / "mixed.txt"
+    p.write_bytes(utf8_part.encode("utf-8") + b"\n" + gbk_part.encode("gbk"))
+    (art,) = read(p).articles
+    assert art["encoding"].startswith("mixed utf-8 + gb18030")
+    assert normalize(utf8_part)[:100] in art["text"] and normalize(gbk_part)[-100:] in art["text"]
+
+
+def test_one_line_document(tmp_path):
+    text = city_report().replace("\n", "")
+    p = tmp_path / "北京.txt"
+    p.write_text(text, encoding="utf-8")
+    (art,) = read(p).articles
+    assert "\n" not in art["text"] and len(art["text"]) > 0.95 * len(text)
+    assert art["title"] == "北京"
+
+
+def test_markdown_regulation(tmp_path):
+    md = ("---\nbookCollapseSection: true\n---\n# 深圳经济特区绿色建筑条例\n\n2022年3月28日 深圳市第七届人民代表大会"
+          "常务委员会第八次会议通过\n\n<!-- INFO END -->\n## 第一章 总 则\n\n第一条 为促进绿色建筑高质量发展，推动绿色"
+          "低碳城市建设，打造可持续发展先锋，根据有关法律、行政法规的基本原则，结合深圳经济特区实际，制定本条例。\n")
+    folder = tmp_path / "广东地方法规"
+    folder.mkdir()
+    p = folder / "深圳经济特区绿色建筑条例(2022-03-28).md"
+    p.write_text(md, encoding="utf-8")
+    (art,) = read(p, tmp_path).articles
+    assert art["title"] == "深圳经济特区绿色建筑条例"
+    assert art["date"] == "2022-03-28" and art["year"] == 2022
+    assert art["text"].startswith("2022年3月28日深圳市") and "\n第一章总则\n" in art["text"]
+    assert "#" not in art["text"] and "INFO END" not in art["text"] and "bookCollapse" not in art["text"]
+    assert art["source"] == "广东地方法规" and art["region_hint"].endswith("广东地方法规/深圳经济特区绿色建筑条例(2022-03-28)")
+
+
+# ------------------------------------------------------------------------------------ html
+
+def test_html_main_text_without_chrome(tmp_path):
+    html = f"""<html><head><meta charset="gbk"><title>社区治理经验 - 某某范文网</title></head><body>
+    <div class="nav"><a href="/">首页</a> &gt; <a>范文</a> &gt; 社区治理经验</div>
+    <article><h1>社区治理经验</h1><p>发布时间：2021-09-29 来源：某某日报 作者：张三</p>
+    <p>{BODY}</p><p>{BODY.replace('过去一年', '今年以来')}</p>
+    <table><tr><td>网格数</td><td>1100</td></tr></table></article>
+    <div>相关推荐</div><ul><li>社区治理经验十篇</li><li>基层治理难点</li></ul>
+    <footer>Copyright &copy; 2021 某某范文网 版权所有 京ICP备12345678号</footer></body></html>"""
+    p = tmp_path / "page.html"
+    p.write_bytes(html.encode("gbk"))
+    (art,) = read(p).articles
+    assert art["format"] == "html" and art["title"] == "社区治理经验"
+    assert art["date"] == "2021-09-29" and art["source"] == "某某日报" and art["author"] == "张三"
+    assert BODY in art["text"]
+    for chrome in ("首页", "相关推荐", "版权所有", "发布时间", "ICP"):
+        assert chrome not in art["text"]
+
+
+def test_deeply_nested_and_malformed_html(tmp_path):
+    p = tmp_path / "deep.htm"
+    p.write_text("<html><body>" + "<div>" * 50000 + BODY + "<p><b><i>未闭合" * 100, encoding="utf-8")
+    res = read(p)
+    assert not res.errors and BODY in res.articles[0]["text"]
+
+
+# ------------------------------------------------------------------------------------ docx
+
+def make_docx(path: Path, title: str = "基层治理调研报告") -> None:
+    import docx
+
+    d = docx.Document()
+    d.core_properties.title = title
+    d.add_paragraph("一、基本情况")
+    d.add_paragraph(BODY)
+    table = d.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "指标", "数量"
+    table.cell(1, 0).text, table.cell(1, 1).text = "网格党支部", "1100个"
+    d.add_paragraph("二、存在问题")
+    d.save(path)
+
+
+def test_docx_paragraphs_and_tables_in_order(tmp_path):
+    p = tmp_path / "report.docx"
+    make_docx(p)
+    (art,) = read(p).articles
+    assert art["title"] == "基层治理调研报告" and art["format"] == "docx"
+    text = art["text"]
+    assert text.index("一、基本情况") < text.index(BODY[:20]) < text.index("网格党支部 | 1100个") < text.index("二、存在问题")
+
+
+def test_corrupt_docx(tmp_path):
+    p = tmp_path / "broken.docx"
+    p.write_bytes(b"PK\x03\x04 this is not really a zip archive")
+    err = only_error(read(p))
+    assert err["stage"] == "read" and "corrupt .docx" in err["error"]
+
+
+def test_password_protected_docx(tmp_path):
+    p = tmp_path / "secret.docx"
+    p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    err = only_error(read(p))
+    assert "password" in err["error"] and "remove the password" in err["hint"]
+
+
+def test_zip_bomb_docx_refused_before_inflating(tmp_path):
+    p = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", b"\x00" * (50 * 2**20))
+    assert p.stat().st_size < 2**20
+    err = only_error(read(p))
+    assert "zip bomb" in err["error"] and "max_docx_ratio" in err["hint"]
+
+
+# ------------------------------------------------------------------------------------ pdf
+
+def _pdf(path: Path, lines: list[str], encrypt: str | None = None, image_only: bool = False) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path), pagesize=A4, encrypt=encrypt)
+    c.setTitle("社区治理调研")
+    if image_only:
+        c.rect(100, 500, 300, 200, fill=1)
+    else:
+        c.setFont("STSong-Light", 12)
+        y = 780
+        for line in lines:
+            c.drawString(60, y, line)
+            y -= 20
+    c.save()
+
+
+def test_pdf_with_chinese_text(tmp_path):
+    p = tmp_path / "report.pdf"
+    _pdf(p, ["一、基本情况", BODY[:30], BODY[30:]])
+    (art,) = read(p).articles
+    assert art["format"] == "pdf" and art["title"] == "社区治理调研"
+    assert "一、基本情况" in art["text"] and "网格党支部1100个" in art["text"]
+
+
+def test_image_only_pdf(tmp_path):
+    p = tmp_path / "scan.pdf"
+    _pdf(p, [], image_only=True)
+    err = only_error(read(p))
+    assert "no text layer" in err["error"] and "OCR" in err["hint"]
+
+
+def test_encrypted_pdf(tmp_path):
+    p = tmp_path / "locked.pdf"
+    _pdf(p, [BODY], encrypt="secret")
+    err = only_error(read(p))
+    assert "encrypted" in err["error"] and "password" in err["hint"]
+
+
+# ------------------------------------------------------------------------------------ collections
+
+def test_jsonl_record_with_traditional_characters(tmp_path):
+    p = tmp_path / "government_work_reports.jsonl"
+    rec = {"title": "1954年中华人民共和国国务院政府工作报告", "url": "https://zh.wikisource.org/wiki/x",
+           "content": traditional_1954(), "year": None}
+    p.write_text(json.dumps({"title": "空", "url": "u", "content": "", "year": 1955}, ensure_ascii=False) + "\n"
+                 + json.dumps(rec, ensure_ascii=False) + "\n", encoding="utf-8")
+    res = read(p)
+    (art,) = res.articles
+    assert art["article_index"] == 1 and art["title"] == rec["title"] and art["year"] == 1954
+    assert art["source"] == rec["url"]
+    assert "我们第一届全国人民代表大会" in art["text"] and "會議" not in art["text"]
+    assert any("empty 'content'" in e["error"] for e in res.errors)
+
+
+def test_csv_missing_text_column_names_the_columns(tmp_path):
+    p = tmp_path / "docs.csv"
+    p.write_text("标题,正文,年份\n报告,内容内容内容,2021\n", encoding="utf-8")
+    err = only_error(read(p))
+    assert "'content'" in err["error"] and "'正文'" in err["error"] and "'标题'" in err["error"]
+
+
+def test_ragged_csv(tmp_path):
+    p = tmp_path / "docs.csv"
+    p.write_text(f"title,content,year,date\n短行,{BODY}\n长行,{BODY},2021,2021-09-29,多余\n正常,{BODY},2020,2020-01-02\n",
+                 encoding="utf-8")
+    res = read(p)
+    assert [a["title"] for a in res.articles] == ["短行", "长行", "正常"]
+    assert [a["year"] for a in res.articles] == [None, 2021, 2020]
+    assert len(res.errors) == 1 and "different number of cells" in res.errors[0]["error"]
+
+
+def test_xlsx_collection(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["title", "content", "year", "date"])
+    wb.active.append(["调研", BODY, 2023, "2023-05-01"])
+    p = tmp_path / "docs.xlsx"
+    wb.save(p)
+    (art,) = read(p).articles
+    assert art["title"] == "调研" and art["date"] == "2023-05-01" and art["year"] == 2023
+
+
+@needs_shared
+@pytest.mark.slow
+def test_national_reports_with_default_mapping():
+    root = CORPORA / "national-reports"
+    arts = []
+    for p in sorted(root.glob("*.jsonl")):
+        res = read(p, root)
+        arts += res.articles
+    assert len(arts) == 88
+    y1954 = [a for a in arts if a["title"].startswith("1954")]
+    assert y1954 and y1954[0]["year"] == 1954 and "全国人民代表大会" in y1954[0]["text"]
+
+
+# ------------------------------------------------------------------------------------ bad input
+
+def test_empty_and_whitespace_only(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_text(" \n\u3000\t\n\n ", encoding="utf-8")
+    assert only_error(read(tmp_path / "empty.txt"))["error"] == "empty file"
+    assert "empty file" in only_error(read(tmp_path / "blank.txt"))["error"]
+
+
+def test_binary_with_text_extension(tmp_path):
+    p = tmp_path / "image.txt"
+    p.write_bytes(bytes(range(256)) * 40)
+    assert "binary" in only_error(read(p))["error"]
+    q = tmp_path / "controls.txt"
+    q.write_bytes(bytes([1, 2, 3, 4, 5, 6, 0x1b, 0x7f]) * 500)
+    assert "binary" in only_error(read(q))["error"]
+
+
+def test_oversize_file(tmp_path):
+    p = tmp_path / "big.txt"
+    p.write_text(BODY * 100, encoding="utf-8")
+    cfg = CFG.model_copy(update={"ingest": CFG.ingest.model_copy(update={"max_file_mb": 0.001})})
+    err = only_error(read(p, cfg=cfg))
+    assert "too large" in err["error"] and "max_file_mb" in err["hint"]
+
+
+def test_unreadable_and_vanished_files(tmp_path, monkeypatch):
+    p = tmp_path / "a.txt"
+    p.write_text(BODY, encoding="utf-8")
+    paths, _ = ingest.discover(tmp_path, CFG)
+    p.unlink()
+    assert "not found" in only_error(read(paths[0], tmp_path))["error"]
+    p.write_text(BODY, encoding="utf-8")
+    real_open = open
+
+    def deny(file, mode="r", *args, **kwargs):
+        if str(file) == str(p):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", deny)
+    err = only_error(read(p))
+    assert "permission denied" in err["error"] and "chmod" in err["hint"]
+
+
+def test_weird_file_names(tmp_path):
+    names = [b"with space.txt", b"quote\"'s.txt", b"new\nline.txt", b"latin1-\xe9\xff.txt"]
+    for n in names:
+        (tmp_path / os.fsdecode(n)).write_text(BODY, encoding="utf-8")
+    paths, errors = ingest.discover(tmp_path, CFG)
+    assert not errors and len(paths) == 4
+    got = set()
+    for p in paths:
+        (art,) = read(p, tmp_path).articles
+        art["source_path"].encode("utf-8")  # a valid str (no lone surrogates)
+        got.add(art["source_path"])
+    assert got == {"with space.txt", "quote\"'s.txt", "new\nline.txt", "latin1-\\xe9\\xff.txt"}
+
+
+def test_read_file_never_raises_on_a_folder(tmp_path):
+    assert only_error(read(tmp_path, tmp_path))["stage"] == "read"
+
+
+# ------------------------------------------------------------------------------------ discover
+
+def test_discover_order_filters_and_symlink_loop(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    for rel in ("b/2.txt", "a/1.md", "a/z.txt", "top.html", ".hidden.txt", "a/skip.exe"):
+        (tmp_path / rel).write_text(BODY, encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.txt").write_text(BODY, encoding="utf-8")
+    os.symlink(tmp_path, tmp_path / "a" / "loop")
+    paths, errors = ingest.discover(tmp_path, CFG)
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == ["top.html", "a/1.md", "a/z.txt", "b/2.txt"]
+    assert len(errors) == 1 and "loop" in errors[0]["error"] and errors[0]["source_path"] == "a/loop"
+    assert ingest.discover(tmp_path / "a" / "1.md", CFG) == ([tmp_path / "a" / "1.md"], [])
+    assert ingest.discover(tmp_path / "a" / "skip.exe", CFG)[1][0]["error"].startswith("unsupported")
