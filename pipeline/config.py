@@ -149,7 +149,9 @@ class AnnotateConfig(Strict):
     random_state: int = 0
     C: float = Field(4.0, gt=0, description="inverse regularisation of the logistic regression")
     min_df: int = Field(2, ge=1, description="an n-gram seen in fewer training sentences is not a feature")
-    context: bool = Field(True, description="second stage: neighbours' and heading's predictions as features")
+    context: bool = Field(
+        False, description="second stage: neighbours' and heading's predictions as features (no gain measured)"
+    )
     inner_folds: int = Field(5, ge=2, description="folds giving the second stage out-of-fold predictions")
     rule_score: float = Field(0.95, ge=0, le=1, description="type_score of a sentence a strong rule tags 'other'")
     article_start: str = Field(

@@ -66,7 +66,7 @@ def versions() -> dict[str, str]:
 
     out = {"python": platform.python_version()}
     for pkg in ("zhili", "pyarrow", "pandas", "spacy", "rjieba", "jieba", "scikit-learn", "datasketch",
-                "trafilatura", "charset-normalizer", "opencc-python-reimplemented", "pdfplumber", "python-docx"):
+                "trafilatura", "charset-normalizer", "opencc", "ahocorasick-rs", "pdfplumber", "python-docx"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -220,7 +220,7 @@ def _tasks(corpus: Path, root: Path, cfg: Config, errors: list[dict]) -> list[Fi
     keys = stage_keys(cfg)
     tasks = []
     for p in paths:
-        rel = os.fsdecode(p.relative_to(root)) if p != root else p.name
+        rel = ingest.display_path(p, root)
         try:
             size = p.stat().st_size
             tasks.append(FileTask(str(p), rel, size, chrome.get(p.parent, frozenset()),

@@ -417,3 +417,114 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
     return {"model": scores(gold, flat), "baseline": scores(gold, base), "folds": n_splits,
             "articles": len(set(groups)), "units": len(gold),
             "predictions": [{"unit": i, "gold": g, "pred": p} for i, g, p in zip(order, gold, flat)]}
+
+
+def format_report(result: dict, themes: dict | None = None, themes_note: str = "") -> str:
+    """Plain-text CV report: macro-F1, per-type P/R/F1, confusion matrix, baseline, themes."""
+    m, b = result["model"], result["baseline"]
+    lines = [f"article-grouped {result['folds']}-fold CV over {result['articles']} articles, {result['units']} units",
+             f"type macro-F1 (problem, measure, experience): {m['macro_f1']:.3f}   accuracy {m['accuracy']:.3f}",
+             f"keyword baseline macro-F1: {b['macro_f1']:.3f}   accuracy {b['accuracy']:.3f}",
+             "", f"{'type':<12}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}   baseline F1"]
+    for t in TYPES:
+        v = m["per_type"][t]
+        lines.append(f"{t:<12}{v['precision']:7.3f}{v['recall']:7.3f}{v['f1']:7.3f}{v['support']:6d}"
+                     f"   {b['per_type'][t]['f1']:.3f}")
+    lines += ["", "confusion (rows gold, columns predicted):", " " * 12 + "".join(f"{t[:10]:>11}" for t in TYPES)]
+    for t, row in zip(TYPES, m["confusion"]):
+        lines.append(f"{t:<12}" + "".join(f"{v:11d}" for v in row))
+    lines.append("")
+    if themes:
+        lines.append(f"themes (article-grouped CV): micro-F1 {themes.get('micro_f1', 0.0):.3f}")
+        for theme, v in (themes.get("per_theme") or {}).items():
+            lines.append(f"  {theme:<22}P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  n {v['support']}")
+    else:
+        lines.append(f"themes: not available{(' (' + themes_note + ')') if themes_note else ''}")
+    return "\n".join(lines)
+
+
+def themes_cv(cfg: Config, units: list[dict], folds: int) -> tuple[dict | None, str]:
+    """pipeline.themes.cross_validate when that module provides it; (None, why) otherwise."""
+    try:
+        from pipeline import themes
+    except Exception as exc:  # the themes module is another contributor's: never let it break evaluate
+        return None, f"pipeline.themes cannot be imported: {exc}"
+    fn = getattr(themes, "cross_validate", None)
+    if fn is None:
+        return None, "pipeline.themes has no cross_validate"
+    try:
+        return fn(cfg, units, folds), ""
+    except Exception as exc:
+        return None, f"themes cross-validation failed: {exc}"
+
+
+def evaluate(cfg: Config, folds: int = 5, extra: list[Path] | None = None) -> str:
+    """`zhili evaluate`: the CV report of the tagger, the keyword baseline and the themes."""
+    units = training_labels(cfg, extra)
+    result = cross_validate(cfg, units, folds)
+    themes, note = themes_cv(cfg, units, folds)
+    return format_report(result, themes, note)
+
+
+def retrain(cfg: Config, extra: list[Path] | None = None, folds: int = 5) -> str:
+    """`zhili train`: retrain on the configured labels plus extra files, store it, report CV figures."""
+    units = training_labels(cfg, extra)
+    featurizer = Featurizer(cfg)
+    load_or_train(cfg, featurizer=featurizer, extra=extra, refresh=True)
+    result = cross_validate(cfg, units, folds, featurizer)
+    path = Path(cfg.resolve(cfg.annotate.model_cache)) / f"tagger-{model_key(cfg, units)}.npz"
+    return f"trained on {len(units)} units; model stored in {path}\n" + format_report(result, None, "see zhili evaluate")
+
+
+REVIEW_COLUMNS = ["doc", "n", "text", "type", "type_score", "correct_type", "themes", "heading", "is_heading",
+                  "context_before", "context_after", "cues", "doc_id"]
+
+
+def review_rows(sentences, documents, sections, n: int) -> list[dict]:
+    """The n sentences the model is least sure of, spread over documents: the lowest type_score of each
+    document first (round robin), so one long report cannot fill the whole sheet."""
+    import pandas as pd
+
+    s = sentences.sort_values(["doc_id", "sent_id"]).reset_index(drop=True)
+    s["context_before"] = s.groupby("doc_id")["text"].shift(1).fillna("")
+    s["context_after"] = s.groupby("doc_id")["text"].shift(-1).fillna("")
+    heads = sections.set_index(["doc_id", "section_id"])["heading"].to_dict() if len(sections) else {}
+    s["heading"] = [heads.get((d, k)) or "" for d, k in zip(s["doc_id"], s["section_id"])]
+    names = {d: Path(str(p)).name for d, p in zip(documents["doc_id"], documents["source_path"])}
+    s["doc"] = s["doc_id"].map(names).fillna(s["doc_id"])
+    s = s[s["text"].str.strip().str.len() > 0]
+    s["rank"] = s.sort_values("type_score").groupby("doc_id").cumcount()
+    picked = s.sort_values(["rank", "type_score", "doc_id", "sent_id"]).head(n)
+    rows = []
+    for r in picked.sort_values(["doc", "sent_id"]).itertuples():
+        rows.append({"doc": r.doc, "n": int(r.sent_id), "text": r.text, "type": r.type,
+                     "type_score": round(float(r.type_score), 3) if pd.notna(r.type_score) else None,
+                     "correct_type": "", "themes": ";".join(r.themes if r.themes is not None else []),
+                     "heading": r.heading, "is_heading": bool(r.is_heading),
+                     "context_before": r.context_before, "context_after": r.context_after,
+                     "cues": ";".join(r.cues if r.cues is not None else []), "doc_id": r.doc_id})
+    return rows
+
+
+def export_review(run: Path, out: Path, n: int = 200) -> int:
+    """`zhili review`: write the least certain sentences of a run to .xlsx or .csv for correction.
+
+    The analyst fills correct_type (a type, or 'ok' to accept the guess) and may edit themes; the file
+    then goes back unchanged into `zhili train --labels FILE`.
+    """
+    import pandas as pd
+
+    from pipeline import tables
+
+    sentences = tables.load(run, "sentences")
+    documents = tables.load(run, "documents", ["doc_id", "source_path"])
+    sections = tables.load(run, "sections", ["doc_id", "section_id", "heading"])
+    frame = pd.DataFrame(review_rows(sentences, documents, sections, n), columns=REVIEW_COLUMNS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        frame.to_csv(out, index=False, encoding="utf-8-sig")
+    elif out.suffix.lower() == ".xlsx":
+        frame.to_excel(out, index=False)
+    else:
+        raise ValueError(f"review file must end in .xlsx or .csv, not {out.suffix!r}")
+    return len(frame)

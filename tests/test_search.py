@@ -273,3 +273,15 @@ def test_cli_builds_missing_index_and_reports_bad_runs(tmp_path, run):
 def test_hostile_text_is_plain_in_cli(run):
     out = cli("search", run, "script", "-f", "json").stdout
     assert json.loads(out)["hits"][0]["title"] == HOSTILE[0]
+
+
+def test_counts_and_ranking_windows_are_capped(run):
+    from pipeline.search.settings import load_settings
+    settings = load_settings().model_copy(deep=True)
+    settings.query.count_cap = 100
+    settings.query.rank_window = 100
+    capped = Searcher(run, settings=settings).search("发展", limit=50)
+    full = Searcher(run).search("发展", limit=50)
+    assert full["total"] > 100 and not full["total_capped"]
+    assert capped["total"] == 100 and capped["total_capped"] and len(capped["hits"]) == 50
+    assert [h["score"] for h in capped["hits"]] == sorted((h["score"] for h in capped["hits"]), reverse=True)

@@ -165,7 +165,7 @@ def test_half_width_markers_and_numbered_titles():
     ("（1）开展就业创业扩容提质行动", 4), ("(15)丰富群众文化生活", 4), ("③实施孤独症儿童康复救助", 4),
     ("一是经济运行稳步恢复", 5), ("## 第二章 监管职责", 1),
     ("1.5亿元用于基础设施", None), ("2023.12月底前完成", None), ("2023年工作回顾", None),
-    ("一、二、三产业融合发展", None), ("第三条规定的事项", None), ("一是否可行", None), ("各位代表：", None),
+    ("一、二、三产业融合发展", None), ("依照第三条规定的事项", None), ("第三条为了规范物业管理", 3), ("一是否可行", None), ("各位代表：", None),
 ])
 def test_heading_level(line, level):
     assert heading_level(line) == level

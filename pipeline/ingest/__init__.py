@@ -180,8 +180,9 @@ def _read(path: Path, root: Path, rel: str, cfg: Config, chrome: frozenset[str])
     top = _top_folder(names, root, path)
     is_collection = path.suffix.lower() in _COLLECTIONS
     blank = 0
-    for unit in extracted.units:
-        text = normalize(unit.text)
+    while extracted.units:
+        unit = extracted.units.pop(0)
+        text, unit.text = normalize(unit.text), ""  # drop the raw copy at once: bounded memory on huge files
         if not text:
             blank += 1
             continue

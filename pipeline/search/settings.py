@@ -24,7 +24,7 @@ class QuerySettings(Strict):
     max_context: int = Field(10, ge=0)
     facet_sample: int = Field(20_000, ge=100)
     count_cap: int = Field(10_000, ge=100)
-    rank_window: int = Field(5_000, ge=100)
+    rank_window: int = Field(2_000, ge=100)
     word_match_weight: float = Field(1.0, ge=0)
     substring_match_weight: float = Field(0.6, ge=0)
     bm25_k1: float = Field(1.2, ge=0)

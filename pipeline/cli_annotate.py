@@ -1,0 +1,70 @@
+"""`zhili train`, `zhili review`, `zhili evaluate`: the sentence tagger's model and its figures."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from pipeline.config import ConfigError, load_config
+
+console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit 1: users get a message, never a traceback."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    from pipeline.labels import LabelsError
+    from pipeline.tagger import ModelError
+
+    expected = (ConfigError, LabelsError, ModelError, FileNotFoundError, ValueError, OSError)
+
+    @app.command()
+    def train(
+        labels: Optional[list[Path]] = typer.Option(None, "--labels", "-l",
+                                                    help="extra label file (.jsonl/.csv/.xlsx, e.g. a corrected review file); repeatable"),
+        folds: int = typer.Option(5, help="folds of the article-grouped cross-validation"),
+        config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (default configs/default.yaml)"),
+    ) -> None:
+        """Retrain the sentence tagger on labels.files plus --labels files, store it and print CV figures."""
+        from pipeline.tagger import retrain
+
+        try:
+            print(retrain(load_config(config), labels or [], folds))
+        except expected as exc:
+            fail(str(exc))
+
+    @app.command()
+    def review(
+        run: Path = typer.Argument(..., help="output folder of a run (zhili run --out)"),
+        out: Path = typer.Option(Path("review.xlsx"), "--out", "-o", help="review file to write (.xlsx or .csv)"),
+        n: int = typer.Option(200, "--n", help="number of sentences to export"),
+    ) -> None:
+        """Export the sentences the tagger is least sure of; fill correct_type, then `zhili train --labels FILE`."""
+        from pipeline.tagger import export_review
+
+        try:
+            count = export_review(run, out, n)
+        except expected as exc:
+            fail(str(exc))
+        print(f"wrote {count} sentences to {out}: fill in correct_type (a type, or 'ok'), then run "
+              f"`zhili train --labels {out}`")
+
+    @app.command()
+    def evaluate(
+        folds: int = typer.Option(5, help="folds of the article-grouped cross-validation"),
+        labels: Optional[list[Path]] = typer.Option(None, "--labels", "-l", help="extra label file; repeatable"),
+        config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (default configs/default.yaml)"),
+    ) -> None:
+        """Article-grouped CV: type macro-F1, per-type P/R/F1, confusion, keyword baseline, themes."""
+        from pipeline.tagger import evaluate as run_evaluation
+
+        try:
+            print(run_evaluation(load_config(config), folds, labels or []))
+        except expected as exc:
+            fail(str(exc))
