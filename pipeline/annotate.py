@@ -11,6 +11,7 @@ heading such as 二、存在的问题) override it, and `method` records who dec
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import re
@@ -54,12 +55,14 @@ class CuesFile(Strict):
     heading_kinds: dict[str, list[str]]
     heading_levels: list[HeadingLevel]
     heading_max_chars: int = 40
+    heading_kind_max_level: int = 4
+    paragraph_intro: dict[str, list[str]] = Field(default_factory=dict)
     bare_heading: str
     boilerplate: list[str] = Field(default_factory=list)
 
     _v = field_validator("boilerplate")(classmethod(lambda cls, v: _check_regexes(v)))
 
-    @field_validator("cues", "heading_kinds")
+    @field_validator("cues", "heading_kinds", "paragraph_intro")
     @classmethod
     def _known_types(cls, v: dict) -> dict:
         unknown = set(v) - set(TYPES)
@@ -67,7 +70,7 @@ class CuesFile(Strict):
             raise ValueError(f"unknown type(s) {sorted(unknown)}: use {', '.join(TYPES)}")
         return v
 
-    @field_validator("heading_kinds")
+    @field_validator("heading_kinds", "paragraph_intro")
     @classmethod
     def _regexes(cls, v: dict) -> dict:
         for patterns in v.values():
@@ -80,7 +83,7 @@ class CuesFile(Strict):
         return _check_regexes([v])[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cues:
     """configs/cues.yaml compiled once per process."""
 
@@ -89,19 +92,24 @@ class Cues:
     char_kinds: dict[str, tuple[str, ...]]
     count_regex: re.Pattern
     heading_kind_regex: dict[str, re.Pattern]
+    intro_regex: dict[str, re.Pattern]
     level_regex: tuple[tuple[int, re.Pattern], ...]
     bare_regex: re.Pattern
     boilerplate_regex: re.Pattern | None
     digest: str = ""
 
+    @functools.lru_cache(maxsize=65536)
     def heading_kinds(self, heading: str) -> list[tuple[str, str]]:
-        """(kind, matched phrase) for each kind whose pattern occurs in a heading, in config order."""
+        """(kind, matched phrase) for each kind whose pattern occurs in a heading, the kind matched last
+        first (the head noun of a Chinese heading comes last: 2023年工作回顾 is a review)."""
         found = []
         for kind, rx in self.heading_kind_regex.items():
-            m = rx.search(heading)
-            if m:
-                found.append((kind, m.group(0)))
-        return found
+            last = None
+            for last in rx.finditer(heading):
+                pass
+            if last:
+                found.append((last.end(), last.start(), kind, last.group(0)))
+        return [(kind, phrase) for _, _, kind, phrase in sorted(found, reverse=True)]
 
     def heading_level(self, text: str) -> int | None:
         """Level of a heading marker at the start of a text (1 一、 … 5 一是), None without one."""
@@ -139,6 +147,7 @@ def _compile_cues(path: str, digest: str) -> Cues:
         char_kinds={p: tuple(k) for p, k in kinds.items()},
         count_regex=re.compile(spec.count_pattern),
         heading_kind_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.heading_kinds.items() if v},
+        intro_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.paragraph_intro.items() if v},
         level_regex=tuple((h.level, re.compile(h.pattern)) for h in spec.heading_levels),
         bare_regex=re.compile(spec.bare_heading),
         boilerplate_regex=re.compile("|".join(f"(?:{p})" for p in spec.boilerplate)) if spec.boilerplate else None,
@@ -204,6 +213,8 @@ def build_nlp(tokenizer: str, userdict: str, cue_path: str, cue_digest: str):
     """spacy.blank('zh') with the segmenter tokenizer and a PhraseMatcher of the token cues."""
     _register_extensions()
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+    # lexical attributes (like_num, shape...) are unused here and cost a third of Doc creation
+    nlp.vocab.lex_attr_getters = {}
     nlp.tokenizer = SegmenterTokenizer(nlp.vocab, get_cutter(tokenizer, userdict))
     cues = _compile_cues(cue_path, cue_digest)
     matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
@@ -238,6 +249,7 @@ class DocFeatures:
     heading_row: np.ndarray
     cues: list[list[str]] = field(default_factory=list)
     rule: list[str | None] = field(default_factory=list)
+    near_kind: list[str | None] = field(default_factory=list)
 
 
 def _char_ngram_keys(text: str, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +273,7 @@ def _char_ngram_keys(text: str, owner: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _bin(value: float, edges: tuple[float, ...]) -> int:
-    return int(np.searchsorted(edges, value, side="right"))
+    return bisect.bisect_right(edges, value)
 
 
 class Featurizer:
@@ -298,6 +310,8 @@ class Featurizer:
         for sid in by_id:
             kinds = []
             for depth, sec in enumerate(chain(sid)):
+                if (sec.get("level") or 0) > self.cues.spec.heading_kind_max_level:
+                    continue
                 for kind, phrase in self.cues.heading_kinds(sec.get("heading") or ""):
                     kinds.append((depth, kind, phrase))
             info[sid] = {"kinds": kinds, "level": by_id[sid].get("level") or 0, "parent": by_id[sid].get("parent_id")}
@@ -355,9 +369,11 @@ class Featurizer:
         pos_in_sec = np.zeros(n)
         sec_sizes = np.bincount(section, minlength=len(sec_index)) if n else np.zeros(0)
         seen_in_sec = np.zeros(len(sec_index), dtype=np.int64)
+        intro: dict = {}  # para_id -> (kind, phrase) of the paragraph's list introduction so far
         meta_rows: list[int] = []
         meta_keys: list[int] = []
         rules: list[str | None] = []
+        near: list[str | None] = []
         out_cues: list[list[str]] = []
         for i, s in enumerate(sentences):
             text = texts[i]
@@ -371,6 +387,13 @@ class Featurizer:
             kinds = sec["kinds"]
             if is_heading:  # the context of a heading is the section around it, not its own
                 kinds = [(d - 1, kd, p) for d, kd, p in kinds if d > 0]
+            para = s.get("para_id")
+            for kind, rx in self.cues.intro_regex.items():
+                m = rx.search(text)
+                if m and not is_heading and para is not None:
+                    intro[para] = (kind, m.group(0))
+            if para in intro:
+                kinds = [(-1, intro[para][0], intro[para][1])] + kinds
             names = [f"len:{_bin(len(text), (8, 15, 25, 40, 70, 120))}",
                      f"pos_doc:{_bin(i / max(n - 1, 1), (0.1, 0.3, 0.5, 0.7, 0.9))}",
                      f"pos_sec:{_bin(pos_in_sec[i], (0.01, 0.3, 0.7))}",
@@ -401,6 +424,7 @@ class Featurizer:
                     names.append(f"hk_h:{kind}")
                 for ck in present:
                     names.append(f"hk_x:{kind}:{ck}")
+            near.append(kinds[0][1] if kinds else None)
             if kinds:
                 names.append(f"hk_top:{kinds[-1][1]}")
             else:
@@ -424,7 +448,7 @@ class Featurizer:
         keys = np.concatenate([gram_keys, np.asarray(meta_keys, dtype=np.uint64)])
         block = np.concatenate([np.zeros(len(gram_rows), np.int8), np.ones(len(meta_rows), np.int8)])
         feats = DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section,
-                            heading_row=heading_row, cues=out_cues, rule=rules)
+                            heading_row=heading_row, cues=out_cues, rule=rules, near_kind=near)
         return feats, doc
 
 
@@ -443,9 +467,12 @@ class Annotator:
 
     def annotate_doc(self, sentences: list[dict], sections: list[dict]) -> Doc:
         """Tag in place and return the spaCy Doc with Span._.type / ._.type_score / ._.cues set."""
+        from pipeline.tagger import heading_prior
+
         feats, doc = self.featurizer.features(sentences, sections)
         proba = self.model.predict_proba_doc(feats) if feats.n else np.zeros((0, len(TYPES)))
         classes = list(self.model.classes_)
+        proba = heading_prior(proba, classes, feats.near_kind, self.cfg.annotate.heading_boost)
         other = classes.index("other")
         best = proba.argmax(axis=1) if feats.n else np.zeros(0, dtype=int)
         for i, (s, span) in enumerate(zip(sentences, doc.sents)):

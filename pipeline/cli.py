@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from pipeline import cli_annotate, cli_compare, cli_run, cli_search
+from pipeline import cli_annotate, cli_compare, cli_run, cli_search, cli_themes
 
 app = typer.Typer(
     name="zhili",
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (cli_run, cli_search, cli_compare, cli_annotate):
+for module in (cli_run, cli_search, cli_compare, cli_annotate, cli_themes):
     module.register(app)
 
 if __name__ == "__main__":

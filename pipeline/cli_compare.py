@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
         themes: Optional[str] = typer.Option(None, help="theme ids or Chinese names, comma-separated (default all)"),
         normalize: str = typer.Option("per_1000_sentences",
                                       help="count | per_1000_sentences | share_of_documents"),
+        kind: Optional[str] = typer.Option(None, help="only seeded or discovered themes (default both)"),
         min_docs: Optional[int] = typer.Option(None, help="groups with fewer documents are marked '*' "
                                                "(default from configs: 3)"),
         include_duplicates: bool = typer.Option(False, help="keep near-duplicate documents"),
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         try:
             cfg = load_config(config).compare
             comp = compare_run(run, by, _split(types) or cfg.types, _split(themes), normalize,
-                               cfg.min_docs if min_docs is None else min_docs, include_duplicates)
+                               cfg.min_docs if min_docs is None else min_docs, include_duplicates, kind)
             _done(report.write_comparison(comp, format, out, run), "comparison")
             if chart is not None:
                 draw = charts.trend if by == "year" else charts.heatmap
@@ -78,6 +79,7 @@ def register(app: typer.Typer) -> None:
         run: Path = typer.Argument(..., help="run folder (output of `zhili run`)"),
         by: Optional[str] = typer.Option(None, help="also per group: region | province | city | year | source"),
         themes: Optional[str] = typer.Option(None, help="theme ids or Chinese names, comma-separated (default all)"),
+        kind: Optional[str] = typer.Option(None, help="only seeded or discovered themes (default both)"),
         include_duplicates: bool = typer.Option(False, help="keep near-duplicate documents"),
         examples: Optional[int] = typer.Option(None, help="example sentences per theme (default from configs: 3)"),
         format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
@@ -94,7 +96,7 @@ def register(app: typer.Typer) -> None:
         try:
             cfg = load_config(config).compare
             result = gaps_run(run, by, _split(themes), include_duplicates,
-                              cfg.examples_per_theme if examples is None else examples)
+                              cfg.examples_per_theme if examples is None else examples, kind)
             _done(report.write_gaps(result, format, out, run), "gaps")
         except Exception as exc:  # noqa: BLE001 (one-line message, no traceback)
             _fail(exc)

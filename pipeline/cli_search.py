@@ -24,9 +24,9 @@ def fail(message: str) -> None:
 
 
 def user_errors() -> tuple[type[Exception], ...]:
-    from pipeline.search.index import IndexError_
+    from pipeline.search.index import SearchIndexError
     from pipeline.search.query import QueryError
-    return QueryError, IndexError_, ConfigError, FileNotFoundError, NotADirectoryError
+    return QueryError, SearchIndexError, ConfigError, FileNotFoundError, NotADirectoryError
 
 
 def hit_text(hit: dict) -> Text:

@@ -172,10 +172,16 @@ def _theme_names(themes: pd.DataFrame, used: pd.Series) -> pd.DataFrame:
     return themes
 
 
-def select_themes(data: RunData, themes: list[str] | None) -> list[str]:
-    """Theme ids asked for (by id or Chinese name), in the asked order; all themes when None."""
+def select_themes(data: RunData, themes: list[str] | None, kind: str | None = None) -> list[str]:
+    """Theme ids asked for (by id or Chinese name), in the asked order; else all themes of `kind`
+    (seeded | discovered; None = all)."""
+    if kind not in (None, "seeded", "discovered"):
+        raise CompareError(f"unknown theme kind {kind!r}; choose seeded or discovered")
     if not themes:
-        return list(data.themes.index)
+        if kind is None:
+            return list(data.themes.index)
+        kinds = data.themes["kind"] if "kind" in data.themes else pd.Series(index=data.themes.index, dtype=str)
+        return list(data.themes.index[kinds == kind])
     by_name = {str(n): i for i, n in data.themes["name_zh"].items()}
     chosen = []
     for t in themes:
@@ -228,7 +234,7 @@ def _themed(data: RunData, types: tuple[str, ...], theme_ids: list[str]) -> pd.D
 
 def compare(run: str | Path | RunData, by: str = "province", types: list[str] | tuple[str, ...] | None = None,
             themes: list[str] | None = None, normalize: str = "per_1000_sentences", min_docs: int = 3,
-            include_duplicates: bool = False) -> Comparison:
+            include_duplicates: bool = False, kind: str | None = None) -> Comparison:
     """Theme x group matrix of a run with counts, the chosen normalisation, totals and evidence."""
     if normalize not in NORMALIZE:
         raise CompareError(f"unknown normalisation {normalize!r}; choose one of {', '.join(NORMALIZE)}")
@@ -236,7 +242,7 @@ def compare(run: str | Path | RunData, by: str = "province", types: list[str] | 
     data = run if isinstance(run, RunData) else load_run(run, include_duplicates)
     if data.docs.empty:
         raise CompareError("the run has no documents to compare (all empty, failed or duplicates?)")
-    theme_ids = select_themes(data, themes)
+    theme_ids = select_themes(data, themes, kind)
     docs = data.docs.assign(group=group_keys(data.docs, by))
     n_sent = data.sents.groupby("doc_id").size()
     docs["n_sent"] = docs["doc_id"].map(n_sent).fillna(0).astype(int)
@@ -338,11 +344,11 @@ def _notes(data: RunData, by: str, types, normalize: str, min_docs: int, groups:
 
 
 def gaps(run: str | Path | RunData, by: str | None = None, themes: list[str] | None = None,
-         include_duplicates: bool = False, examples: int = 3) -> Gaps:
+         include_duplicates: bool = False, examples: int = 3, kind: str | None = None) -> Gaps:
     """For each theme (and group): articles with problem / measure / experience sentences on it, and the
     articles that report it as a problem without proposing any measure on it ('unaddressed')."""
     data = run if isinstance(run, RunData) else load_run(run, include_duplicates)
-    theme_ids = select_themes(data, themes)
+    theme_ids = select_themes(data, themes, kind)
     docs = data.docs.assign(group=group_keys(data.docs, by) if by else TOTAL_LABEL)
     rows = _themed(data, ("problem", "measure", "experience"), theme_ids).merge(docs[["doc_id", "group"]],
                                                                                 on="doc_id")
@@ -371,6 +377,8 @@ def gaps(run: str | Path | RunData, by: str | None = None, themes: list[str] | N
         "same theme; unaddressed_share = unaddressed_docs / problem_docs.",
         f"examples: up to {examples} problem sentences (highest type score) from unaddressed articles, one per article.",
     ]
+    if kind:
+        notes.append(f"themes: {kind} only.")
     return Gaps(by, table.reset_index(drop=True), ex.reset_index(drop=True), notes)
 
 

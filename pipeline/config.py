@@ -154,6 +154,9 @@ class AnnotateConfig(Strict):
     )
     inner_folds: int = Field(5, ge=2, description="folds giving the second stage out-of-fold predictions")
     rule_score: float = Field(0.95, ge=0, le=1, description="type_score of a sentence a strong rule tags 'other'")
+    heading_boost: float = Field(
+        3.0, ge=1, description="the type named by the nearest classified heading gets its probability x this"
+    )
     article_start: str = Field(
         r"篇\s*\d+\s*$", description="regex: a labelled unit matching it starts a new article (compilations)"
     )
@@ -190,6 +193,7 @@ class ThemesConfig(Strict):
     article_marker: str = Field(r"篇\s*\d+", description="regex: a labelled unit matching it starts a new article (CV groups)")
     discover: bool = True
     min_cluster_size: int = 8
+    discovery_max_df: float = Field(0.05, gt=0, le=1, description="words in more sentences than this share name no theme")
     min_topics: int = 3
     max_topics: int = 12
     merge_overlap: float = Field(0.5, description="a discovered theme sharing this share of sentences or top terms with a seeded one is merged")

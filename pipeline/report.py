@@ -296,9 +296,15 @@ def _summary(data: RunData, run: Path) -> dict:
         (data.docs["province"].nunique(), "省份 provinces"),
         (n_err if n_err is not None else "–", "错误 errors"),
     ]
-    timings = data.info.get("timings") or {}
-    timings = [(k, f"{v:.2f} s" if isinstance(v, (int, float)) else str(v)) for k, v in timings.items()] \
-        if isinstance(timings, dict) else []
+    timings = []
+    for key in ("timings", "stage_seconds"):
+        section = data.info.get(key)
+        if isinstance(section, dict):
+            timings += [(f"{k} ({key})", f"{v:.2f} s" if isinstance(v, (int, float)) else str(v))
+                        for k, v in section.items()]
+    files = (data.info.get("counts") or {}).get("files")
+    if files is not None:
+        cards.insert(0, (files, "文件 input files"))
     return {"cards": [{"value": v, "label": label} for v, label in cards], "timings": timings}
 
 
@@ -312,9 +318,12 @@ def _rows(run: Path, name: str) -> int | None:
 def _provenance(run: Path, info: dict) -> dict:
     items = [("run folder", str(run.resolve())), ("corpus", info.get("corpus", "–")),
              ("report by", f"zhili {__version__}, Python {platform.python_version()}, pandas {pd.__version__}")]
-    for key in ("started", "finished", "config_digest", "versions"):
+    for key in ("argv", "executor", "jobs", "run_key", "seconds", "config_digest", "versions"):
         if key in info:
-            items.append((key, info[key] if isinstance(info[key], str) else json.dumps(info[key], ensure_ascii=False)))
+            value = info[key]
+            if key == "argv" and isinstance(value, list):
+                value = " ".join(map(str, value))
+            items.append((key, value if isinstance(value, (str, int, float)) else json.dumps(value, ensure_ascii=False)))
     tables = [{"name": n, "rows": _rows(run, n), "path": str(table_path(run, n).relative_to(run))}
               for n in SCHEMAS if table_path(run, n) is not None]
     text = json.dumps(info, ensure_ascii=False, indent=1, default=str) if info else ""
@@ -356,7 +365,8 @@ def build_report(run: str | Path, out: str | Path, cfg: CompareConfig | None = N
     order = list(by_prov.themes.index) if by_prov is not None else list(data.themes.index)
     examples = [{"label": data.themes.loc[t, "label"], "rows": _evidence_rows(ex[ex["theme_id"] == t])}
                 for t in order if (ex["theme_id"] == t).any()]
-    g = gaps(data, examples=cfg.examples_per_theme)
+    seeded = "kind" in data.themes and (data.themes["kind"] == "seeded").any()
+    g = gaps(data, examples=cfg.examples_per_theme, kind="seeded" if seeded else None)
     title = f"zhili 报告 · {data.info.get('corpus') or run.name}"
     html = _html("report.html.j2", title=title, run=str(run), summary=_summary(data, run),
                  charts=[{"alt": a, "data": _b64(png)} for a, png in figures], chart_notes=chart_notes,

@@ -67,13 +67,20 @@ class ThemeSpec(Strict):
 
 
 class ThemesFile(Strict):
+    discovery_stopwords: list[str] = Field(
+        default_factory=list, description="words too generic to name a discovered theme (推进, 加强, ...)")
     themes: dict[Annotated[str, AfterValidator(_theme_id)], ThemeSpec]
 
 
-def load_themes(cfg: Config) -> dict[str, ThemeSpec]:
-    """The seeded themes of cfg.themes.file; ConfigError names the file, theme id and key."""
+def read_themes_file(cfg: Config) -> ThemesFile:
+    """cfg.themes.file validated; ConfigError names the file, theme id and key."""
     path = cfg.resolve(cfg.themes.file)
-    return dict(validate(ThemesFile, read_yaml(path), path).themes)
+    return validate(ThemesFile, read_yaml(path), path)
+
+
+def load_themes(cfg: Config) -> dict[str, ThemeSpec]:
+    """The seeded themes of cfg.themes.file, by id."""
+    return dict(read_themes_file(cfg).themes)
 
 
 @dataclass(frozen=True)
@@ -336,3 +343,60 @@ def discover(sentences: pd.DataFrame, cfg: Config) -> tuple[list[dict], list[dic
     from pipeline.discover import discover_themes
 
     return discover_themes(sentences, cfg)
+
+
+def summarize_run(run: str | Path) -> list[dict]:
+    """Every theme of a run with its sentences and articles by type, top terms and examples (for the CLI).
+
+    Articles are the run's non-duplicate documents; counts come from sentence_themes joined to sentences.
+    """
+    from pipeline.tables import load
+
+    themes_df = load(run, "themes")
+    links = load(run, "sentence_themes", ["doc_id", "sent_id", "theme_id", "score"])
+    sents = load(run, "sentences", ["doc_id", "sent_id", "type", "text"])
+    docs = load(run, "documents", ["doc_id", "duplicate_of"])
+    originals = set(docs.loc[docs["duplicate_of"].isna(), "doc_id"])
+    joined = links[links["doc_id"].isin(originals)].merge(sents, on=["doc_id", "sent_id"], how="inner")
+    joined = joined.drop_duplicates(["doc_id", "sent_id", "theme_id"])
+    out = []
+    for row in themes_df.to_dict("records"):
+        g = joined[joined["theme_id"] == row["theme_id"]]
+        summary = {k: row[k] for k in ("theme_id", "name_zh", "name_en", "kind")}
+        for t in ("problem", "measure", "experience"):
+            gt = g[g["type"] == t]
+            summary[f"sentences_{t}"] = int(len(gt))
+            summary[f"articles_{t}"] = int(gt["doc_id"].nunique())
+        summary["sentences"], summary["articles"] = int(len(g)), int(g["doc_id"].nunique())
+        summary["top_terms"] = list(row["top_terms"] if row["top_terms"] is not None else [])
+        examples = list(row["examples"] if row["examples"] is not None else [])
+        if not examples and len(g):
+            examples = g.sort_values("score", ascending=False)["text"].drop_duplicates().head(3).tolist()
+        summary["examples"] = examples
+        out.append(summary)
+    return out
+
+
+def theme_stanza(run: str | Path, theme_id: str) -> str:
+    """A configs/themes.yaml stanza for a discovered theme of a run, to paste under `themes:`.
+
+    The new id is built from the theme's words; its terms are the discovered top terms, which the user
+    should prune (a pasted theme matches by these terms at once).
+    """
+    import yaml
+
+    from pipeline.tables import load
+
+    themes_df = load(run, "themes")
+    found = themes_df[themes_df["theme_id"] == theme_id]
+    if not len(found):
+        known = ", ".join(themes_df.loc[themes_df["kind"] == "discovered", "theme_id"]) or "none"
+        raise KeyError(f"no theme {theme_id!r} in {run} (discovered themes: {known})")
+    row = found.iloc[0]
+    terms = [str(t) for t in (row["top_terms"] if row["top_terms"] is not None else [])]
+    new_id = "theme_" + theme_id.removeprefix("d_")
+    stanza = {new_id: {"name_zh": str(row["name_zh"]), "name_en": str(row["name_en"]),
+                       "description": str(row["description"] or ""), "terms": terms, "patterns": [],
+                       "negative_terms": [], "negative_patterns": []}}
+    text = yaml.safe_dump(stanza, allow_unicode=True, sort_keys=False, width=100)
+    return "\n".join("  " + line if line else line for line in text.splitlines()) + "\n"

@@ -277,3 +277,11 @@ def test_themes_recorded_only_in_sentence_themes_count(tmp_path):
     assert other.counts.loc[TOTAL, TOTAL] == 1  # d2's 'other' sentence on rule_of_law
     none = compare(tmp_path / "run", "province", types=["other"], themes=["digital_governance"])
     assert none.counts.loc[TOTAL, TOTAL] == 0 and none.notes[0].startswith("no theme sentences")
+
+
+def test_theme_kind_filter(run):
+    assert len(compare(run, "province", kind="seeded").themes) == 4
+    assert compare(run, "province", kind="discovered").counts.loc[TOTAL, TOTAL] == 0
+    assert gaps(run, kind="seeded").notes[-1] == "themes: seeded only."
+    with pytest.raises(CompareError, match="unknown theme kind"):
+        compare(run, "province", kind="found")

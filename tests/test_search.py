@@ -72,7 +72,7 @@ def test_index_holds_every_sentence_with_filter_columns(run):
 
 
 def test_missing_tables_are_a_clear_error(tmp_path):
-    with pytest.raises(index_mod.IndexError_, match="zhili run"):
+    with pytest.raises(index_mod.SearchIndexError, match="zhili run"):
         build_index(tmp_path)
 
 
@@ -285,3 +285,9 @@ def test_counts_and_ranking_windows_are_capped(run):
     assert full["total"] > 100 and not full["total_capped"]
     assert capped["total"] == 100 and capped["total_capped"] and len(capped["hits"]) == 50
     assert [h["score"] for h in capped["hits"]] == sorted((h["score"] for h in capped["hits"]), reverse=True)
+
+
+def test_rowid_order_is_prior_quality_order(run):
+    con = sqlite3.connect(run / "search.sqlite")
+    rows = con.execute("SELECT type = 'other', type_score FROM sent ORDER BY rowid").fetchall()
+    assert rows == sorted(rows, key=lambda r: (r[0], -r[1]))

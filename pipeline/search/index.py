@@ -66,7 +66,7 @@ CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, row);
 POST_SCHEMA = "CREATE UNIQUE INDEX sent_doc ON sent(doc_id, sent_id);"
 
 
-class IndexError_(RuntimeError):
+class SearchIndexError(RuntimeError):
     """The index cannot be built or opened; the message says what to do."""
 
 
@@ -178,7 +178,7 @@ def _sentence_batches(run: Path, keep_docs: set[str], batch_rows: int) -> Iterat
     """Sentences of the kept documents, a batch at a time (a million sentences never sit in memory)."""
     path = tables.table_path(run, "sentences")
     if path is None:
-        raise IndexError_(f"no sentences table in {run}: run `zhili run` first, or check the path")
+        raise SearchIndexError(f"no sentences table in {run}: run `zhili run` first, or check the path")
     dataset = ds.dataset(str(path), format="parquet", schema=tables.SENTENCES)
     cols = ["doc_id", "sent_id", "section_id", "start", "end", "text", "is_heading", "type", "type_score", "themes"]
     keep = pa.array(sorted(keep_docs), pa.string())
@@ -297,9 +297,9 @@ def build_index(run: str | Path, force: bool = False, settings: SearchSettings |
     """Build RUN/search.sqlite unless it is up to date; atomic (temporary file renamed into place)."""
     run = Path(run)
     if not run.is_dir():
-        raise IndexError_(f"{run} is not a run folder: give the --out folder of `zhili run`")
+        raise SearchIndexError(f"{run} is not a run folder: give the --out folder of `zhili run`")
     if tables.table_path(run, "documents") is None or tables.table_path(run, "sentences") is None:
-        raise IndexError_(f"{run} has no documents/sentences tables: run `zhili run` first, or check the path")
+        raise SearchIndexError(f"{run} has no documents/sentences tables: run `zhili run` first, or check the path")
     settings = settings or load_settings()
     path = index_path(run)
     fp = fingerprint(run, settings)
@@ -314,9 +314,9 @@ def build_index(run: str | Path, force: bool = False, settings: SearchSettings |
         n, n_docs = _write_index(run, tmp, settings, fp)
         os.replace(tmp, path)
     except PermissionError as exc:
-        raise IndexError_(f"cannot write the index in {run} ({exc.strerror}): make the folder writable") from None
+        raise SearchIndexError(f"cannot write the index in {run} ({exc.strerror}): make the folder writable") from None
     except (sqlite3.Error, ConfigError, OSError) as exc:
-        raise IndexError_(f"building the search index of {run} failed: {exc}") from None
+        raise SearchIndexError(f"building the search index of {run} failed: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return BuildInfo(path, True, n, n_docs, time.perf_counter() - t0, path.stat().st_size)

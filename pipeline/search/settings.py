@@ -36,7 +36,7 @@ class WebSettings(Strict):
     page_size: int = Field(20, ge=1)
     max_page_size: int = Field(100, ge=1)
     max_offset: int = Field(5000, ge=0)
-    export_max_rows: int = Field(5000, ge=1)
+    export_max_rows: int = Field(1000, ge=1)
     facet_values: int = Field(12, ge=1)
     theme_regions: int = Field(15, ge=1)
     theme_examples: int = Field(3, ge=1)

@@ -1,0 +1,123 @@
+"""Sentence tagging: cue matching on real sentences, rules, the spaCy Doc, transfer to work reports."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline.annotate import Annotator, Featurizer, load_cues
+from pipeline.config import load_config
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REPORTS = SHARED / "corpora" / "city-reports-2024"
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory):
+    cfg = load_config()
+    cfg.annotate.model_cache = str(tmp_path_factory.mktemp("models"))
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def annotator(cfg):
+    return Annotator(cfg)
+
+
+def rows(texts, headings=None):
+    """SENTENCES/SECTIONS rows of a tiny document: texts under one optional section heading."""
+    sections = [{"section_id": 0, "parent_id": None, "level": 0, "heading": ""}]
+    sentences = []
+    for i, text in enumerate(texts):
+        is_heading = headings is not None and i == 0
+        sentences.append({"sent_id": i, "section_id": 1 if headings else 0, "para_id": i, "start": 0,
+                          "end": len(text), "text": text, "is_heading": is_heading})
+    if headings:
+        sections.append({"section_id": 1, "parent_id": 0, "level": 1, "heading": headings})
+    return sentences, sections
+
+
+def cues_of(cfg, text):
+    feats, _ = Featurizer(cfg).features(*rows([text]))
+    return feats.cues[0]
+
+
+def test_char_cue_inside_a_token(cfg):
+    # real seed sentence: 不足 is inside the token 动力不足 / 不足 after 内动力
+    cues = cues_of(cfg, "2.社会组织参与社会治理内动力不足")
+    assert "problem:不足" in cues
+
+
+def test_token_cue_not_inside_other_words(cfg):
+    assert not any(c == "measure:要" for c in cues_of(cfg, "社区是基层治理的重要平台和主要阵地。"))
+    assert "measure:要" in cues_of(cfg, "政府要实现从全能政府到有限政府的转变。")
+
+
+def test_counts_with_units(cfg):
+    cues = cues_of(cfg, "目前,已建立社区网格党支部29个,成立党小组173个,召开议事会362次。")
+    assert "experience:count:362次" in cues and "experience:count:29个" in cues
+    assert "experience:已" in cues
+
+
+def test_heading_kind_prefers_the_head_noun(cfg):
+    cues = load_cues(cfg)
+    assert cues.heading_kinds("一、2023年工作回顾")[0][0] == "experience"
+    assert cues.heading_kinds("二、存在的问题")[0][0] == "problem"
+    assert cues.heading_kinds("三、对策建议")[0][0] == "measure"
+
+
+def test_annotate_fills_rows_and_spans(annotator):
+    sentences, sections = rows(["二、存在的问题", "社区工作者待遇偏低,人员流失严重,难以留住人才。",
+                                "建议健全社区工作者薪酬体系,着力提升专业化水平。"], headings="二、存在的问题")
+    doc = annotator.annotate_doc(sentences, sections)
+    assert [s["type"] for s in sentences] == ["other", "problem", "measure"]
+    assert sentences[0]["method"] in ("rule", "both")
+    assert all(0.0 <= s["type_score"] <= 1.0 for s in sentences)
+    assert "heading:problem:存在的问题" in sentences[1]["cues"]
+    spans = list(doc.sents)
+    assert len(spans) == 3 and spans[1]._.type == "problem" and "problem:偏低" in spans[1]._.cues
+
+
+def test_boilerplate_is_other_by_rule(annotator):
+    sentences, sections = rows(["发布时间:2024-04-29 14:26:51", "相关推荐"])
+    annotator.annotate(sentences, sections)
+    assert {s["type"] for s in sentences} == {"other"}
+    assert all(s["method"] in ("rule", "both") for s in sentences)
+
+
+def test_empty_and_odd_input_do_not_crash(annotator):
+    annotator.annotate([], [])
+    sentences, sections = rows(["", "   ", "。。。"])
+    annotator.annotate(sentences, sections)
+    assert all(s["type"] in ("problem", "measure", "experience", "other") for s in sentences)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+@pytest.mark.parametrize("city", ["北京", "天津"])
+def test_transfer_to_work_reports(cfg, annotator, city):
+    from pipeline.structure import split
+
+    sections, sentences = split((REPORTS / f"{city}.txt").read_text(encoding="utf-8"), cfg.structure)
+    annotator.annotate(sentences, sections)
+    by_id = {s["section_id"]: s for s in sections}
+
+    def top(section_id):
+        while by_id[section_id]["level"] > 1:
+            section_id = by_id[section_id]["parent_id"]
+        return by_id[section_id]["heading"] or ""
+
+    intro = next(s for s in sentences if "问题和不足" in s["text"])  # 还存在…问题和不足。主要是：…
+    review, plan, problems = Counter(), Counter(), Counter()
+    for s in sentences:
+        heading = top(s["section_id"])
+        if s["para_id"] == intro["para_id"] and s["sent_id"] >= intro["sent_id"]:
+            problems[s["type"]] += 1
+        elif "回顾" in heading:
+            review[s["type"]] += 1
+        elif "任务" in heading or "安排" in heading:
+            plan[s["type"]] += 1
+    assert review["experience"] > 0.6 * sum(review.values())
+    assert plan["measure"] > 0.8 * sum(plan.values())
+    assert problems["problem"] > 0.6 * sum(problems.values())

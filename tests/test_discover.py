@@ -1,0 +1,71 @@
+"""Theme discovery on real city-report sentences: content-derived ids, stability, merging into seeds."""
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.config import load_config
+from pipeline.discover import discover_themes, stability, theme_id
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REPORTS = SHARED / "corpora" / "city-reports-2024"
+PROBLEM = re.compile(r"不足|不够|短板|差距|困难|挑战|薄弱|滞后|有待|不强|不高|突出")
+
+pytestmark = pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+
+
+def _cfg(**themes):
+    cfg = load_config()
+    return cfg.model_copy(update={"themes": cfg.themes.model_copy(update=themes)})
+
+
+@pytest.fixture(scope="module")
+def problems() -> pd.DataFrame:
+    """Problem sentences of the 2024 city reports: crude split at 。 and a keyword rule for the type."""
+    rows = []
+    for f in sorted(REPORTS.glob("*.txt")):
+        for i, s in enumerate(re.split(r"(?<=。)|\n", f.read_text(encoding="utf-8"))):
+            if len(s.strip()) >= 8 and PROBLEM.search(s):
+                rows.append({"doc_id": f.stem, "sent_id": i, "text": s.strip(), "type": "problem", "themes": []})
+    return pd.DataFrame(rows)
+
+
+def test_theme_id_depends_only_on_the_leading_words():
+    assert theme_id(["就业", "群体", "高校", "x"]) == theme_id(["高校", "就业", "群体", "y"])
+    assert theme_id(["就业", "群体", "高校"]).startswith("d_")
+    assert theme_id(["就业", "群体", "高校"]) != theme_id(["生态", "环保", "督察"])
+
+
+def test_discovery_gives_labelled_themes_with_stable_ids(problems):
+    cfg = _cfg()
+    found, links = discover_themes(problems, cfg)
+    assert 3 <= len(found) <= cfg.themes.max_topics
+    for row in found:
+        assert re.fullmatch(r"d_[0-9a-f]{8}", row["theme_id"]) and row["kind"] == "discovered"
+        assert len(row["top_terms"]) >= 3 and 1 <= len(row["examples"]) <= 3
+        assert row["n_sentences"] >= cfg.themes.min_cluster_size and row["n_problem"] == row["n_sentences"]
+    assert {l["method"] for l in links} == {"discovered"}
+    again, _ = discover_themes(problems.sample(frac=1.0, random_state=3), cfg)
+    assert {r["theme_id"] for r in again} == {r["theme_id"] for r in found}
+
+
+def test_sentences_with_a_seeded_theme_or_other_types_are_not_clustered(problems):
+    themed = problems.assign(themes=[["coordination"]] * len(problems))
+    assert discover_themes(themed, _cfg()) == ([], [])
+    assert discover_themes(problems.assign(type="other"), _cfg()) == ([], [])
+
+
+def test_five_seeds_give_the_same_themes(problems):
+    assert stability(problems, _cfg()) >= 0.8
+
+
+def test_a_cluster_matching_a_seeded_theme_is_merged_into_it(problems):
+    """Grid sentences the matcher missed (no themes) form a cluster that joins grid_management."""
+    grid = [f"推进网格化管理,配齐网格员,网格员入户走访{i}户,网格服务覆盖全部社区。" for i in range(30)]
+    frame = pd.concat([problems, pd.DataFrame({"doc_id": "grid", "sent_id": range(30), "text": grid,
+                                               "type": "problem", "themes": [[]] * 30})], ignore_index=True)
+    found, links = discover_themes(frame, _cfg())
+    merged = [l for l in links if l["theme_id"] == "grid_management"]
+    assert {l["doc_id"] for l in merged} == {"grid"}
+    assert all("网格" not in " ".join(r["top_terms"][:3]) for r in found)

@@ -1,0 +1,152 @@
+"""The tagger: determinism, safe storage, review export -> train round trip, the evaluate command."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import tables, tagger
+from pipeline.annotate import Featurizer
+from pipeline.config import load_config
+from pipeline.labels import LabelsError, read_labels, training_labels
+
+
+@pytest.fixture()
+def cfg(tmp_path):
+    cfg = load_config()
+    cfg.annotate.model_cache = str(tmp_path / "models")
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def units():
+    return training_labels(load_config())
+
+
+@pytest.fixture(scope="module")
+def featurizer():
+    return Featurizer(load_config())
+
+
+def test_labels_are_the_dev_set(units):
+    assert len(units) == 1439
+    assert {u["type"] for u in units} == {"problem", "measure", "experience", "other"}
+
+
+def test_articles_follow_the_compilation_markers(units):
+    articles = tagger.unit_articles(units, load_config())
+    assert 20 <= len(articles) <= 24  # 2 x 10 articles plus each file's preamble
+
+
+def test_two_fits_give_identical_predictions(cfg, units, featurizer):
+    part = units[:500]
+    a = tagger.train(cfg, part, featurizer)
+    b = tagger.train(cfg, part, featurizer)
+    docs, _, _, _ = tagger.build_training(units[500:700], cfg, featurizer)
+    for d in docs:
+        assert np.array_equal(a.predict_proba_doc(d), b.predict_proba_doc(d))
+
+
+def test_storage_round_trip_and_tampering(cfg, units, featurizer, tmp_path):
+    model = tagger.train(cfg, units[:400], featurizer)
+    path = tmp_path / "m.npz"
+    tagger.save_model(model, path)
+    loaded = tagger.load_model(path)
+    docs, _, _, _ = tagger.build_training(units[400:500], cfg, featurizer)
+    assert np.allclose(model.predict_proba_doc(docs[0]), loaded.predict_proba_doc(docs[0]))
+    # a swapped file (here: a pickle-bearing npz) is refused, never loaded
+    np.savez(path, vocabulary=np.array([object()], dtype=object))
+    assert tagger.load_model(path) is None
+    # load_or_train then retrains instead of using it
+    key_path = Path(cfg.resolve(cfg.annotate.model_cache)) / f"tagger-{tagger.model_key(cfg, units)}.npz"
+    key_path.parent.mkdir(parents=True)
+    key_path.write_bytes(path.read_bytes())
+    key_path.with_suffix(".json").write_text(json.dumps({"code_version": tagger.CODE_VERSION, "sha256": "0"}))
+    retrained = tagger.load_or_train(cfg, featurizer=featurizer)
+    assert set(retrained.classes_) == {"problem", "measure", "experience", "other"}
+    assert tagger.load_model(key_path) is not None  # the retrained model replaced the bad file
+
+
+def fake_run(tmp_path: Path) -> Path:
+    """A run directory with the three tables `zhili review` reads, from real seed sentences."""
+    run = tmp_path / "run"
+    run.mkdir()
+    texts = ["二、存在的问题", "社区工作者待遇偏低,人员流失严重。", "部分小区物业管理缺位,业委会难以成立。",
+             "三、对策建议", "建议健全社区工作者薪酬体系。", "目前,已建立社区网格党支部29个,成立党小组173个。"]
+    sentences = [{"doc_id": "d1", "sent_id": i, "section_id": 1 if i < 3 else 2, "para_id": i, "start": 0, "end": 1,
+                  "text": t, "is_heading": i in (0, 3), "type": "other", "type_score": 0.3 + 0.1 * i,
+                  "cues": [], "method": "model", "themes": []} for i, t in enumerate(texts)]
+    sections = [{"doc_id": "d1", "section_id": 1, "parent_id": 0, "level": 1, "heading": "二、存在的问题"},
+                {"doc_id": "d1", "section_id": 2, "parent_id": 0, "level": 1, "heading": "三、对策建议"}]
+    documents = [{"doc_id": "d1", "source_path": "corpus/report.txt", "text": "".join(texts)}]
+    for name, rows in (("sentences", sentences), ("sections", sections), ("documents", documents)):
+        tables.write_parquet(tables.to_table(name, rows), run / f"{name}.parquet")
+    return run
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_review_export_goes_back_into_training(cfg, featurizer, tmp_path, suffix):
+    out = tmp_path / f"review{suffix}"
+    assert tagger.export_review(fake_run(tmp_path), out, n=4) == 4
+    frame = pd.read_csv(out) if suffix == ".csv" else pd.read_excel(out)
+    assert list(frame.columns) == tagger.REVIEW_COLUMNS
+    assert frame["type_score"].max() <= 0.6  # the least certain first
+    assert read_labels([out]) == []  # nothing corrected yet: predictions are not labels
+    frame["correct_type"] = frame["correct_type"].astype(object)
+    frame.loc[frame["text"].str.contains("偏低"), "correct_type"] = "problem"
+    frame.loc[frame["text"].str.contains("存在的问题"), "correct_type"] = "ok"
+    frame.to_csv(out, index=False) if suffix == ".csv" else frame.to_excel(out, index=False)
+    units = read_labels([out])
+    assert {u["type"] for u in units} == {"problem", "other"}
+    assert all(u["doc"] == "report.txt" and "heading" in u for u in units if u["type"] == "problem")
+    merged = training_labels(cfg, [out])
+    assert len(merged) == 1439 + 2
+    model = tagger.train(cfg, merged, featurizer)
+    assert set(model.classes_) == {"problem", "measure", "experience", "other"}
+
+
+def test_bad_label_files_name_the_row(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("doc,n,text,type,themes\nx,0,某句话,问题,\nx,1,另一句,nonsense,\n", encoding="utf-8")
+    with pytest.raises(LabelsError, match="row 2.*unknown type"):
+        read_labels([bad])
+    with pytest.raises(LabelsError, match="not found"):
+        read_labels([tmp_path / "missing.jsonl"])
+
+
+def test_keyword_baseline_and_scores(units, featurizer):
+    cfg = load_config()
+    docs, ys, _, _ = tagger.build_training(units[:300], cfg, featurizer)
+    pred = [p for d in tagger.keyword_baseline(featurizer, docs) for p in d]
+    result = tagger.scores([g for y in ys for g in y], pred)
+    assert 0.2 < result["macro_f1"] < 0.9
+    assert sum(map(sum, result["confusion"])) == 300
+
+
+@pytest.mark.slow
+def test_evaluate_command_prints_the_figures(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["evaluate", "--folds", "3"])
+    assert result.exit_code == 0, result.output
+    for needle in ("type macro-F1", "keyword baseline macro-F1", "confusion", "problem", "themes"):
+        assert needle in result.output
+    macro = float(result.output.split("type macro-F1 (problem, measure, experience): ")[1].split()[0])
+    base = float(result.output.split("keyword baseline macro-F1: ")[1].split()[0])
+    assert macro > base
+
+
+def test_cli_reports_errors_without_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--labels", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 1 and "not found" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["review", str(tmp_path / "no-run")])
+    assert result.exit_code == 1
