@@ -27,7 +27,7 @@ WORDS = ["老龄化", "养老", "安全生产", "营商环境", "生态环境", 
          "乡村振兴", "物业", "医疗", "教育", "交通", "污染", "发展", "管理", '"人民政府"', "社区 养老", "企业 融资"]
 FILTERS = [{}, {}, {"type": "problem"}, {"type": "measure"}, {"region": "广东"}, {"year": "2019-2024"},
            {"region": "上海", "type": "experience"}]
-PATHS = ["/", "/", "/", "/", "/api/search", "/export.csv"]
+PATHS = ["/", "/", "/", "/", "/", "/api/search", "/api/search", "/export.csv"]
 
 
 def free_port() -> int:

@@ -40,7 +40,7 @@ STAGES: tuple[Stage, ...] = (
           config=("structure",), files=("structure.patterns",), code=("structure.py",)),
     Stage("annotate", "file", needs=("sentences.text", "sentences.section_id", "sections.heading"),
           adds=("sentences.type", "sentences.type_score", "sentences.cues", "sentences.method"),
-          config=("annotate", "labels"), files=("annotate.userdict", "annotate.cues", "labels.files"),
+          config=("annotate", "labels"), files=("annotate.userdict", "annotate.cues", "annotate.stopwords", "labels.files"),
           code=("annotate.py", "tagger.py", "labels.py", "segment.py")),
     Stage("themes", "file", needs=("sentences.text", "sentences.type"),
           adds=("sentences.themes", "sentence_themes.theme_id"),

@@ -167,3 +167,66 @@ def test_cross_validated_quality(tmp_path):
     # measured 0.794 and 0.722: below the 0.80 target (labels of a theme sit mostly in one article)
     assert per["admin_burden"]["f1"] >= 0.75
     assert per["low_participation"]["f1"] >= 0.70
+
+
+def _run_fixture(tmp_path, cfg):
+    """A two-article run written with tables.to_table + RunWriter, with one discovered theme."""
+    import pandas as pd
+
+    from pipeline.tables import RunWriter, to_table
+    from pipeline.themes import theme_tables
+
+    texts = {"a": ["社区居委会行政负担过重,台账太多。", "要为基层减负,清理各类考核评比。", "发布时间:2024-04-29"],
+             "b": ["居民参与社区治理的积极性不高。", "加快推进老旧小区电梯加装。"]}
+    types = {"a": ["problem", "measure", "other"], "b": ["problem", "measure"]}
+    sents = [{"doc_id": d, "sent_id": i, "text": t, "type": types[d][i], "themes": []}
+             for d, ts in texts.items() for i, t in enumerate(ts)]
+    m = ThemeMatcher(cfg, labels=[])
+    links = []
+    for d in texts:
+        rows = [s for s in sents if s["doc_id"] == d]
+        links += [{**r, "doc_id": d} for r in m.match(rows)]
+    discovered = [{"theme_id": "d_0123abcd", "name_zh": "电梯、加装、老旧", "name_en": "discovered (measure): 电梯",
+                   "kind": "discovered", "description": "Discovered among measure sentences", "top_terms": ["电梯", "加装", "老旧"],
+                   "examples": ["加快推进老旧小区电梯加装。"], "n_sentences": 1, "n_documents": 1, "n_problem": 0,
+                   "n_measure": 1, "n_experience": 0}]
+    links.append({"doc_id": "b", "sent_id": 1, "theme_id": "d_0123abcd", "score": 0.8, "method": "discovered",
+                  "evidence": "电梯"})
+    theme_rows, doc_rows = theme_tables(pd.DataFrame(sents), pd.DataFrame(links), discovered, cfg)
+    writer = RunWriter(tmp_path / "run")
+    writer.write("documents", to_table("documents", [{"doc_id": d, "source_path": f"{d}.txt"} for d in texts]))
+    writer.write("sentences", to_table("sentences", sents))
+    writer.write("sentence_themes", to_table("sentence_themes", links))
+    writer.write("themes", to_table("themes", theme_rows))
+    writer.write("doc_themes", to_table("doc_themes", doc_rows))
+    return writer.commit(), theme_rows, doc_rows
+
+
+def test_theme_tables_count_seeded_and_discovered_themes(tmp_path):
+    _, theme_rows, doc_rows = _run_fixture(tmp_path, _cfg(tmp_path, model=False))
+    by_id = {r["theme_id"]: r for r in theme_rows}
+    assert by_id["admin_burden"]["n_sentences"] == 2 and by_id["admin_burden"]["n_problem"] == 1
+    assert by_id["admin_burden"]["kind"] == "seeded" and by_id["admin_burden"]["top_terms"]
+    assert by_id["d_0123abcd"]["kind"] == "discovered" and by_id["d_0123abcd"]["n_measure"] == 1
+    doc = next(r for r in doc_rows if r["doc_id"] == "a" and r["theme_id"] == "admin_burden")
+    assert doc["n_sentences"] == 2 and doc["share"] == pytest.approx(2 / 3)
+
+
+def test_themes_cli_lists_themes_and_prints_a_yaml_stanza(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    run, _, _ = _run_fixture(tmp_path, _cfg(tmp_path, model=False))
+    result = CliRunner().invoke(app, ["themes", str(run)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "admin_burden" in result.output and "d_0123abcd" in result.output and "电梯" in result.output
+    result = CliRunner().invoke(app, ["themes", str(run), "--yaml", "d_0123abcd"])
+    assert result.exit_code == 0, result.output
+    stanza = yaml.safe_load("themes:\n" + result.output)["themes"]
+    assert stanza["theme_0123abcd"]["terms"] == ["电梯", "加装", "老旧"]
+    result = CliRunner().invoke(app, ["themes", str(run), "--yaml", "d_ffffffff"])
+    assert result.exit_code == 1 and "d_0123abcd" in result.output
+    result = CliRunner().invoke(app, ["themes", str(tmp_path / "missing")])
+    assert result.exit_code == 1 and "no themes table" in result.output

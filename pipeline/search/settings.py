@@ -22,7 +22,7 @@ class QuerySettings(Strict):
     default_limit: int = Field(20, ge=1)
     max_limit: int = Field(1000, ge=1)
     max_context: int = Field(10, ge=0)
-    facet_sample: int = Field(20_000, ge=100)
+    facet_sample: int = Field(5_000, ge=100)
     count_cap: int = Field(10_000, ge=100)
     rank_window: int = Field(2_000, ge=100)
     word_match_weight: float = Field(1.0, ge=0)
@@ -40,6 +40,7 @@ class WebSettings(Strict):
     facet_values: int = Field(12, ge=1)
     theme_regions: int = Field(15, ge=1)
     theme_examples: int = Field(3, ge=1)
+    cache_entries: int = Field(512, ge=1)
 
 
 class SearchSettings(Strict):

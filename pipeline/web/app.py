@@ -7,6 +7,7 @@ message, never a 422 or a 500; ids are checked against a pattern before any look
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from pathlib import Path
@@ -31,6 +32,7 @@ CSP = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+PARAM_KEYS = ("q", "type", "theme", "region", "year", "source", "page", "size")
 FACET_PARAM = {"type": "type", "theme": "theme", "province": "region", "city": "region", "year": "year",
                "source": "source"}
 FACET_TITLE = {"type": "类型", "theme": "主题", "province": "省份", "city": "城市", "year": "年份", "source": "来源"}
@@ -114,8 +116,8 @@ def doc_href(doc_id: str, q: str, sent_id: int) -> str:
 def search_view(searcher: Searcher, params: dict) -> dict:
     """The search page's data: results, facets and pages (or the overview when nothing is asked)."""
     web = searcher.settings.web
-    view = {"params": params, "error": None, "result": None, "facets": [], "pages": None,
-            "overview": None, "export_href": None}
+    view = {"params": params, "error": None, "result": None, "facets": [], "facets_approximate": False,
+            "pages": None, "overview": None, "export_href": None}
     try:
         filters = resolve(searcher, params)
         if not params["q"].strip() and not filters.any():
@@ -127,7 +129,9 @@ def search_view(searcher: Searcher, params: dict) -> dict:
             raise BadRequest(f"page {params['page']} is too deep (results beyond {web.max_offset} are not listed): "
                              "narrow the search with more words or a facet")
         result = searcher.search(params["q"], filters, limit=params["size"], offset=offset)
-        view["facets"] = facet_view(searcher, params, searcher.facets(params["q"], filters), filters)
+        counts = searcher.facets(params["q"], filters)
+        view["facets"] = facet_view(searcher, params, counts, filters)
+        view["facets_approximate"] = counts["approximate"]
     except (QueryError, BadRequest) as exc:
         view["error"] = str(exc)
         return view
@@ -161,7 +165,8 @@ def create_app(run_dir: str | Path) -> FastAPI:
     app = FastAPI(title="zhili", docs_url=None, redoc_url=None, openapi_url=None)
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    env.globals.update(TYPE_NAMES=TYPE_NAMES, run_name=Path(run_dir).name)
+    env.globals.update(TYPE_NAMES=TYPE_NAMES, run_name=Path(run_dir).name,
+                       facet_sample=searcher.settings.query.facet_sample)
     templates = Jinja2Templates(env=env)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -191,14 +196,23 @@ def create_app(run_dir: str | Path) -> FastAPI:
     async def server_error(request: Request, exc: Exception):
         return not_found(request, "内部错误 (internal error): the problem was logged", 500)
 
+    @functools.lru_cache(maxsize=searcher.settings.web.cache_entries)
+    def cached_view(key: tuple) -> dict:
+        """The index is read-only while served, so a view of the same parameters never changes."""
+        return search_view(searcher, dict(zip(PARAM_KEYS, (list(v) if isinstance(v, tuple) else v for v in key))))
+
+    def view_of(request: Request) -> dict:
+        params = read_params(request, searcher)
+        return cached_view(tuple(tuple(params[k]) if isinstance(params[k], list) else params[k] for k in PARAM_KEYS))
+
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request):
-        view = search_view(searcher, read_params(request, searcher))
+        view = view_of(request)
         return page(request, "search.html", view, 400 if view["error"] else 200)
 
     @app.get("/api/search")
     def api_search(request: Request):
-        view = search_view(searcher, read_params(request, searcher))
+        view = view_of(request)
         return JSONResponse(search_json(view), status_code=400 if view["error"] else 200)
 
     @app.get("/export.csv")
