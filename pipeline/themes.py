@@ -28,6 +28,7 @@ from pipeline.theme_model import ThemeModel, unit_features
 
 THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 EVIDENCE_TERMS = 4
+MASK = "\x00"
 
 
 def _regex(pattern: str) -> str:
@@ -90,10 +91,12 @@ class CompiledTheme:
     negative: re.Pattern | None
 
     def hits(self, text: str) -> list[str]:
-        """Distinct matched phrases after masking negative phrases (人口老龄化 hides 老龄化)."""
+        """Distinct matched phrases after masking negative phrases (人口老龄化 hides 老龄化); a match may not
+        span a masked phrase."""
         if self.negative is not None:
-            text = self.negative.sub(lambda m: "\x00" * len(m.group()), text)
-        return list(dict.fromkeys(m.group() for m in self.positive.finditer(text) if m.group()))
+            text = self.negative.sub(lambda m: MASK * len(m.group()), text)
+        found = (m.group() for m in self.positive.finditer(text))
+        return list(dict.fromkeys(f for f in found if f and MASK not in f))
 
 
 def _alternation(terms: list[str], patterns: list[str]) -> re.Pattern | None:

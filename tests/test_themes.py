@@ -164,9 +164,9 @@ def test_cross_validated_quality(tmp_path):
     per = result["per_theme"]
     assert result["micro_f1"] >= 0.65
     assert per["aging_membership"]["f1"] >= 0.8
-    # measured 0.794 and 0.722: below the 0.80 target (labels of a theme sit mostly in one article)
-    assert per["admin_burden"]["f1"] >= 0.75
-    assert per["low_participation"]["f1"] >= 0.70
+    assert per["admin_burden"]["f1"] >= 0.8
+    # measured 0.744: below the 0.80 target (inconsistent labels of near-identical sentences, see report)
+    assert per["low_participation"]["f1"] >= 0.72
 
 
 def _run_fixture(tmp_path, cfg):
@@ -230,3 +230,9 @@ def test_themes_cli_lists_themes_and_prints_a_yaml_stanza(tmp_path):
     assert result.exit_code == 1 and "d_0123abcd" in result.output
     result = CliRunner().invoke(app, ["themes", str(tmp_path / "missing")])
     assert result.exit_code == 1 and "no themes table" in result.output
+
+
+def test_a_match_never_spans_a_masked_phrase(pattern_matcher):
+    # seed sentence: the rule-of-law phrase 学法用法的积极性 is masked for low_participation
+    text = "充分调动各方面学法用法的积极性、主动性和创造性,为法制宣传教育工作营造良好的社会环境。"
+    assert "low_participation" not in _themes(pattern_matcher, text, "measure")

@@ -208,7 +208,7 @@ def create_app(run_dir: str | Path) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request):
         view = view_of(request)
-        return page(request, "search.html", view, 400 if view["error"] else 200)
+        return page(request, "search.html", dict(view), 400 if view["error"] else 200)  # the template adds keys
 
     @app.get("/api/search")
     def api_search(request: Request):
