@@ -1,17 +1,21 @@
 """Sentence tagging: problem / measure / experience / other, with a score and the evidence.
 
-One spaCy Doc is built per document from the structure stage's sentences (the segmenter of
-pipeline.segment inside a custom spaCy tokenizer; sentence starts from the given boundaries, never
-re-detected). Cue phrases of configs/cues.yaml are matched twice on purpose: multi-character cues on
-characters (a cue inside a longer token still counts: 不足 in 动力不足) and short ambiguous cues as whole
-tokens with a spaCy PhraseMatcher (要 must not match inside 重要). The enclosing section headings give each
-sentence its context (a 存在的问题 section makes problems likely). Features are built with numpy in bulk
-per document and scored by the linear model of pipeline/tagger.py; strong rules (web chrome, a bare
-heading such as 二、存在的问题) override it, and `method` records who decided.
+All cue phrases of configs/cues.yaml sit in ONE Aho-Corasick automaton (CueMatcher) run once over a
+document's sentences joined by newlines: `chars` cues count anywhere (不足 in 动力不足), `tokens` cues only
+on token boundaries of the rjieba segmenter (要 as a word, never inside 重要). Features (character n-grams,
+cue indicators and counts, the kinds of the enclosing section headings, position, length) are built with
+numpy over arrays of matches and sentence offsets and scored by the linear model of pipeline/tagger.py in
+one sparse product per document; strong rules (web chrome, a bare heading such as 二、存在的问题) override
+it, and `method` records who decided.
+
+spaCy stays the document model: `annotate_doc` builds a Doc from the rjieba tokens with the given sentence
+starts (never re-detected), runs the `zhili_cues` component (the same CueMatcher, its matches in
+doc.spans['cues']) and sets Span._.type / ._.type_score / ._.cues / ._.method on each sentence. The batch
+path `annotate` skips the Doc: it segments only the character runs around token-cue candidates (jieba
+segments each run on its own, so the boundaries are the same) and reaches 5-6 MB/s in one process.
 """
 from __future__ import annotations
 
-import bisect
 import functools
 import hashlib
 import re
@@ -19,9 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import spacy
-from pydantic import BaseModel, Field, field_validator
-from spacy.attrs import ORTH
-from spacy.matcher import PhraseMatcher
+from pydantic import Field, field_validator
+from ahocorasick_rs import AhoCorasick, MatchKind
+from spacy.attrs import IDX
+from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from pipeline.config import Config, Strict, _check_regexes, read_yaml, validate
@@ -59,6 +64,7 @@ class CuesFile(Strict):
     paragraph_intro: dict[str, list[str]] = Field(default_factory=dict)
     bare_heading: str
     boilerplate: list[str] = Field(default_factory=list)
+    boilerplate_max_chars: int = Field(60, ge=1, description="longer sentences are never web chrome")
 
     _v = field_validator("boilerplate")(classmethod(lambda cls, v: _check_regexes(v)))
 
@@ -165,7 +171,63 @@ def load_cues(cfg: Config) -> Cues:
     return _compile_cues(str(path), digest)
 
 
-# ---------------------------------------------------------------- spaCy: tokenizer, extensions, matcher
+# ---------------------------------------------------------------- cue matching: one automaton
+
+class CueMatcher:
+    """Every cue phrase of configs/cues.yaml in ONE Aho-Corasick automaton, run once over a document.
+
+    `chars` cues count anywhere (不足 inside 动力不足); `tokens` cues only when the match starts and ends
+    on a token boundary of the segmenter (要 as a word, never inside 重要). The batch featurizer and the
+    spaCy component `zhili_cues` both call `match`, so the two paths cannot disagree.
+    """
+
+    def __init__(self, cues: Cues):
+        entries: dict[str, dict[str, bool]] = {}
+        for kind, lex in cues.spec.cues.items():
+            for phrase in lex.chars:
+                entries.setdefault(phrase, {})[kind] = False
+            for phrase in lex.tokens:
+                entries.setdefault(phrase, {}).setdefault(kind, True)
+        self.phrases = sorted(entries)
+        self.automaton = AhoCorasick(self.phrases, matchkind=MatchKind.Standard) if self.phrases else None
+        pairs = [(pid, kind, aligned) for pid, p in enumerate(self.phrases) for kind, aligned in entries[p].items()]
+        self.pair_kind = np.array([CUE_TYPES.index(k) for _, k, _ in pairs], dtype=np.int64)
+        self.pair_aligned = np.array([a for _, _, a in pairs], dtype=bool)
+        self.pair_label = [f"{k}:{self.phrases[pid]}" for pid, k, _ in pairs]
+        counts = np.bincount([pid for pid, _, _ in pairs], minlength=len(self.phrases))
+        self.pair_count = counts.astype(np.int64)
+        self.pair_first = (np.cumsum(counts) - counts).astype(np.int64)
+
+    def match(self, text: str, bound) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, end, pair index) of every cue occurrence. `bound` is a boolean array, True where a
+        token starts (and at len(text)), or a function giving it from the (start, end) of the
+        occurrences that need token boundaries. A phrase of several kinds yields one row per kind."""
+        empty = np.zeros(0, np.int64)
+        if self.automaton is None or not text:
+            return empty, empty, empty
+        found = self.automaton.find_matches_as_indexes(text, overlapping=True)
+        if not found:
+            return empty, empty, empty
+        m = np.asarray(found, dtype=np.int64).reshape(-1, 3)
+        pid, start, end = m[:, 0], m[:, 1], m[:, 2]
+        counts = self.pair_count[pid]
+        rep = np.repeat(np.arange(len(m)), counts)
+        within = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
+        pair = self.pair_first[pid[rep]] + within
+        start, end = start[rep], end[rep]
+        need = self.pair_aligned[pair]
+        if callable(bound):
+            bound = bound(start[need], end[need])
+        keep = ~need | (bound[start] & bound[end])
+        return start[keep], end[keep], pair[keep]
+
+
+@functools.lru_cache(maxsize=4)
+def cue_matcher(cues: Cues) -> CueMatcher:
+    return CueMatcher(cues)
+
+
+# ---------------------------------------------------------------- spaCy: tokenizer, component, extensions
 
 class SegmenterTokenizer:
     """spaCy tokenizer backed by pipeline.segment (rjieba by default, user dictionary loaded).
@@ -181,26 +243,36 @@ class SegmenterTokenizer:
         words = [w for w in self.cut(text) if w]
         return Doc(self.vocab, words=words, spaces=[False] * len(words))
 
-    def sentences_doc(self, texts: list[str]) -> tuple[Doc, np.ndarray]:
-        """One Doc for a document's sentences joined by newlines, tokens never crossing a sentence
-        boundary; returns the Doc and the sentence index of every token (-1 for separators)."""
-        words: list[str] = []
-        owner: list[int] = []
-        starts: list[bool] = []
-        for i, text in enumerate(texts):
-            if i:
-                words.append(SEPARATOR)
-                owner.append(-1)
-                starts.append(False)
-            toks = [w for w in self.cut(text) if w] or [text or " "]
-            words.extend(toks)
-            owner.extend([i] * len(toks))
-            starts.extend([True] + [False] * (len(toks) - 1))
-        doc = Doc(self.vocab, words=words, spaces=[False] * len(words), sent_starts=starts)
-        return doc, np.asarray(owner, dtype=np.int64)
+
+class CueComponent:
+    """spaCy component: the cue matches of CueMatcher as doc.spans['cues'] (label = cue type)."""
+
+    def __init__(self, cue_path: str, cue_digest: str):
+        self.matcher = cue_matcher(_compile_cues(cue_path, cue_digest))
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        bound = np.zeros(len(text) + 1, dtype=bool)
+        bound[doc.to_array([IDX]).ravel()] = True
+        bound[len(text)] = True
+        starts, ends, pairs = self.matcher.match(text, bound)
+        spans = []
+        for s, e, p in zip(starts.tolist(), ends.tolist(), pairs.tolist()):
+            span = doc.char_span(s, e, label=CUE_TYPES[self.matcher.pair_kind[p]], alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+        doc.spans["cues"] = spans
+        return doc
+
+
+def _make_cue_component(nlp, name: str, cue_path: str, cue_digest: str) -> CueComponent:
+    return CueComponent(cue_path, cue_digest)
 
 
 def _register_extensions() -> None:
+    if not Language.has_factory("zhili_cues"):
+        Language.factory("zhili_cues", default_config={"cue_path": "", "cue_digest": ""},
+                         func=_make_cue_component)
     for name, default in (("type", None), ("type_score", None), ("cues", None), ("method", None)):
         if not Span.has_extension(name):
             Span.set_extension(name, default=default)
@@ -210,23 +282,19 @@ def _register_extensions() -> None:
 
 @functools.lru_cache(maxsize=4)
 def build_nlp(tokenizer: str, userdict: str, cue_path: str, cue_digest: str):
-    """spacy.blank('zh') with the segmenter tokenizer and a PhraseMatcher of the token cues."""
+    """spacy.blank('zh') with the segmenter tokenizer and the zhili_cues component."""
     _register_extensions()
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
     # lexical attributes (like_num, shape...) are unused here and cost a third of Doc creation
     nlp.vocab.lex_attr_getters = {}
     nlp.tokenizer = SegmenterTokenizer(nlp.vocab, get_cutter(tokenizer, userdict))
-    cues = _compile_cues(cue_path, cue_digest)
-    matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
-    for kind, lex in cues.spec.cues.items():
-        if lex.tokens:
-            matcher.add(kind, [Doc(nlp.vocab, words=[w]) for w in lex.tokens])
-    return nlp, matcher
+    nlp.add_pipe("zhili_cues", config={"cue_path": cue_path, "cue_digest": cue_digest})
+    return nlp
 
 
 # ---------------------------------------------------------------- features
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=200_000)
 def name_key(name: str) -> int:
     """Stable 63-bit key of a named feature (top bit set: never equal to a character n-gram key)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little") | (1 << 63)
@@ -236,9 +304,9 @@ def name_key(name: str) -> int:
 class DocFeatures:
     """Features of one document's sentences, before the vocabulary lookup.
 
-    rows/keys/vals: one entry per (sentence, feature key); `block` is 0 for n-grams (normalised per
-    sentence) and 1 for indicator features. section/prev/next/heading describe the context for the
-    model's second, contextual stage.
+    rows/keys: one entry per (sentence, feature key); `block` is 0 for n-grams (normalised per sentence)
+    and 1 for indicator features. section/heading_row describe the context for the model's second stage;
+    tokens/sent_token are kept so a spaCy Doc can be built without segmenting again.
     """
 
     n: int
@@ -250,54 +318,150 @@ class DocFeatures:
     cues: list[list[str]] = field(default_factory=list)
     rule: list[str | None] = field(default_factory=list)
     near_kind: list[str | None] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    token_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-def _char_ngram_keys(text: str, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact keys of character 1-3 grams that stay inside one sentence (unigram < 2^21 <= bigram <
-    2^42 <= trigram < 2^63: no collisions, no Python loop)."""
-    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+def _char_ngram_keys(cp: np.ndarray, owner: np.ndarray, orders=(1, 2, 3)) -> tuple[np.ndarray, np.ndarray]:
+    """Exact keys of character n-grams (n in orders, at most 3) that stay inside one sentence (unigram
+    < 2^21 <= bigram < 2^42 <= trigram < 2^63: no collisions, no Python loop)."""
     keep = owner >= 0
-    rows, keys = [owner[keep]], [cp[keep]]
+    rows, keys = ([owner[keep]], [cp[keep]]) if 1 in orders else ([], [])
     for n in (2, 3):
-        if len(cp) < n:
+        if len(cp) < n or n not in orders:
             continue
-        same = owner[: len(cp) - n + 1] >= 0
+        m = len(cp) - n + 1
+        same = owner[:m] >= 0
         for j in range(1, n):
-            same &= owner[: len(cp) - n + 1] == owner[j: len(cp) - n + 1 + j]
-        key = cp[: len(cp) - n + 1].copy()
+            same &= owner[:m] == owner[j: m + j]
+        key = cp[:m].copy()
         for j in range(1, n):
-            key = (key << np.uint64(21)) | cp[j: len(cp) - n + 1 + j]
-        rows.append(owner[: len(cp) - n + 1][same])
+            key = (key << np.uint64(21)) | cp[j: m + j]
+        rows.append(owner[:m][same])
         keys.append(key[same])
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
     return np.concatenate(rows), np.concatenate(keys)
 
 
-def _bin(value: float, edges: tuple[float, ...]) -> int:
-    return bisect.bisect_right(edges, value)
+class _PolyHash:
+    """Polynomial hash of any substring in O(1) after one cumulative sum (P odd, so invertible mod 2^64):
+    word n-gram keys for all tokens of a document without a Python loop."""
+
+    P = 0x100000001B3
+
+    def __init__(self):
+        self.pw = np.ones(1, np.uint64)
+        self.ipw = np.ones(1, np.uint64)
+
+    def _grow(self, n: int) -> None:
+        if len(self.pw) > n:
+            return
+        size = max(n + 1, 2 * len(self.pw))
+        inv = pow(self.P, -1, 1 << 64)
+        with np.errstate(over="ignore"):
+            for name, base in (("pw", self.P), ("ipw", inv)):
+                steps = np.full(size, base, dtype=np.uint64)
+                steps[0] = 1
+                setattr(self, name, np.cumprod(steps, dtype=np.uint64))
+
+    def spans(self, cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        self._grow(len(cp))
+        with np.errstate(over="ignore"):
+            acc = np.concatenate([[np.uint64(0)], np.cumsum(cp * self.pw[: len(cp)], dtype=np.uint64)])
+            return (acc[ends] - acc[starts]) * self.ipw[starts]
+
+    def word(self, text: str) -> int:
+        cp = _codepoints(text)
+        return int(self.spans(cp, np.zeros(1, np.int64), np.array([len(cp)]))[0]) if len(cp) else 0
+
+
+_RUN_ASCII = np.zeros(128, dtype=bool)
+_RUN_ASCII[[ord(c) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+#&._%-"]] = True
+
+
+def _run_char(cp: np.ndarray) -> np.ndarray:
+    """Characters that may belong to one segmentation run of jieba/rjieba (a superset of their RE_HAN:
+    CJK ideographs, letters, digits, +#&._%-)."""
+    ascii_ok = _RUN_ASCII[np.minimum(cp, 127).astype(np.int64)] & (cp < 128)
+    return (ascii_ok | ((cp >= 0x3400) & (cp <= 0x9FFF)) | ((cp >= 0xF900) & (cp <= 0xFAFF))
+            | ((cp >= 0x20000) & (cp <= 0x2FA1F)))
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def _top_key(h: np.ndarray) -> np.ndarray:
+    return (h >> np.uint64(1)) | _TOP
+
+
+LEN_EDGES = np.array([8, 15, 25, 40, 70, 120])
+POS_EDGES = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+SEC_EDGES = np.array([0.01, 0.3, 0.7])
+SHARE_EDGES = np.array([0.05, 0.15, 0.3, 0.45, 0.6])
+
+
+def _keys(fmt: str, values) -> np.ndarray:
+    return np.array([name_key(fmt.format(v)) for v in values], dtype=np.uint64)
 
 
 class Featurizer:
     """Turns one document's sentence rows and section rows into DocFeatures (shared by training and
-    annotation so the model sees the same features in both)."""
+    annotation so the model sees the same features in both).
+
+    The whole document is segmented in one rjieba call and cue-matched in one automaton pass over the
+    sentences joined by newlines; every feature is then built with numpy over arrays of matches, tokens
+    and sentence offsets, so the cost per sentence is a few array elements, not Python statements.
+    """
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.cues = load_cues(cfg)
         ann = cfg.annotate
-        self.nlp, self.matcher = build_nlp(
-            ann.tokenizer, str(cfg.resolve(ann.userdict)), str(cfg.resolve(ann.cues)), self.cues.digest
-        )
-        self.tokenizer: SegmenterTokenizer = self.nlp.tokenizer
+        self.nlp = build_nlp(ann.tokenizer, str(cfg.resolve(ann.userdict)), str(cfg.resolve(ann.cues)),
+                             self.cues.digest)
+        self.cut = self.nlp.tokenizer.cut
+        self.matcher = cue_matcher(self.cues)
+        self.hash = _PolyHash()
         cue_words = {w for lex in self.cues.spec.cues.values() for w in lex.tokens + lex.chars}
         stops = set(stopwords(str(cfg.resolve(ann.stopwords)))) - cue_words
-        strings = self.nlp.vocab.strings
-        self.stop_hashes = np.array(sorted({strings.add(w) for w in stops | {SEPARATOR, " "}}), dtype=np.uint64)
-        self.match_kind = {strings.add(k): k for k in self.cues.spec.cues}
+        stops |= {SEPARATOR, " ", "\u3000", "\t", "\r"}
+        self.stop_hashes = np.unique(np.array([self.hash.word(w) for w in stops], dtype=np.uint64))
+        self.groups = set(ann.features)
+        self.char_orders = tuple(sorted(set(ann.char_ngrams)))
+        k = CUE_TYPES
+        self.k_len = _keys("len:{}", range(len(LEN_EDGES) + 1))
+        self.k_pos = _keys("pos_doc:{}", range(len(POS_EDGES) + 1))
+        self.k_sec = _keys("pos_sec:{}", range(len(SEC_EDGES) + 1))
+        self.k_cue = np.array([name_key(f"cue:{label}") for label in self.matcher.pair_label], dtype=np.uint64)
+        self.k_cuen = np.array([[name_key(f"cuen:{t}:{c}") for c in range(4)] for t in k], dtype=np.uint64)
+        self.k_counts = _keys("counts:{}", range(4))
+        self.k_year, self.k_heading, self.k_body = name_key("year"), name_key("is_heading"), name_key("level:body")
+        self.k_hkx = np.array([[name_key(f"hk_x:{h}:{c}") for c in k] for h in TYPES], dtype=np.uint64)
+        self.k_prev = np.array([name_key(f"prev:{t}") for t in k], dtype=np.uint64)
+        self.k_next = np.array([name_key(f"next:{t}") for t in k], dtype=np.uint64)
+        self.k_doc = np.array([[name_key(f"doc:{t}:{b}") for b in range(len(SHARE_EDGES) + 1)] for t in k], dtype=np.uint64)
+        self.k_doc_top = _keys("doc_top:{}", k)
+        self.k_secshare = np.array([[name_key(f"sec:{t}:{b}") for b in range(len(SHARE_EDGES) + 1)] for t in k], dtype=np.uint64)
+        self.year_regex = re.compile(r"(?:19|20)\d\d年")
+        kinds = list(self.cues.heading_kind_regex)
+        # all heading kinds in one multiline regex, a named group per kind: one pass finds them all
+        self.own_kind_regex = re.compile("|".join(f"(?P<{k}>{rx.pattern})" for k, rx in self.cues.heading_kind_regex.items()),
+                                         re.M) if kinds else None
+        self.k_own = {k: name_key(f"own_hk:{k}:h") for k in kinds}
+        # chrome patterns anchored at the sentence start are tried there only (re.match per short sentence);
+        # the others scan the short sentences joined: scanning every position is what costs
+        anchored = [p for p in self.cues.spec.boilerplate if p.startswith("^")]
+        floating = [p for p in self.cues.spec.boilerplate if not p.startswith("^")]
+        self.boiler_start = re.compile("|".join(f"(?:{p})" for p in anchored)) if anchored else None
+        self.boiler_any = re.compile("|".join(f"(?:{p})" for p in floating), re.M) if floating else None
 
     # -- context from sections
-    def _section_info(self, sections: list[dict]) -> dict[int, dict]:
+    def _section_info(self, sections: list[dict]) -> dict:
         by_id = {s["section_id"]: s for s in sections}
-        info: dict[int, dict] = {}
+        info: dict = {}
 
         def chain(sid):
             out, seen = [], set()
@@ -314,142 +478,339 @@ class Featurizer:
                     continue
                 for kind, phrase in self.cues.heading_kinds(sec.get("heading") or ""):
                     kinds.append((depth, kind, phrase))
-            info[sid] = {"kinds": kinds, "level": by_id[sid].get("level") or 0, "parent": by_id[sid].get("parent_id")}
+            info[sid] = {"kinds": kinds, "level": by_id[sid].get("level") or 0,
+                         "heading": by_id[sid].get("heading") or "", "parent": by_id[sid].get("parent_id")}
         return info
 
-    def features(self, sentences: list[dict], sections: list[dict]) -> tuple[DocFeatures, Doc]:
-        texts = [s.get("text") or "" for s in sentences]
-        n = len(texts)
-        doc, tok_owner = self.tokenizer.sentences_doc(texts)
-        doc._.sections = sections
-        joined = SEPARATOR.join(texts)
-        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
-        starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]) if n else np.zeros(0, np.int64)
-        char_owner = np.full(len(joined), -1, dtype=np.int64)
-        for i in range(n):
-            char_owner[starts[i]: starts[i] + lengths[i]] = i
-
-        # word uni/bigrams without stopwords
-        orth = doc.to_array([ORTH]).astype(np.uint64).ravel()
-        content = ~np.isin(orth, self.stop_hashes) & (tok_owner >= 0)
-        w_rows, w_orth = tok_owner[content], orth[content]
-        uni = (w_orth >> np.uint64(1)) | _TOP
-        same = w_rows[:-1] == w_rows[1:]
-        bi = (((w_orth[:-1] * _MIX) ^ (w_orth[1:] + _SALT)) >> np.uint64(1)) | _TOP
-        c_rows, c_keys = _char_ngram_keys(joined, char_owner)
-        gram_rows = np.concatenate([w_rows, w_rows[:-1][same], c_rows])
-        gram_keys = np.concatenate([uni, bi[same], c_keys])
-
-        cue_lists: list[list[str]] = [[] for _ in range(n)]
-        if self.cues.char_regex is not None:
-            for m in self.cues.char_regex.finditer(joined):
-                i = char_owner[m.start()]
-                if i >= 0:
-                    for kind in self.cues.char_kinds[m.group(0)]:
-                        cue_lists[i].append(f"{kind}:{m.group(0)}")
-        for match_id, s, e in self.matcher(doc):
-            i = tok_owner[s]
-            if i >= 0:
-                cue_lists[i].append(f"{self.match_kind[match_id]}:{doc[s:e].text}")
-        counts = [[] for _ in range(n)]
-        for m in self.cues.count_regex.finditer(joined):
-            i = char_owner[m.start()]
-            if i >= 0:
-                counts[i].append(m.group(0))
-
-        info = self._section_info(sections)
-        sec_ids = [s.get("section_id") for s in sentences]
-        sec_index = {sid: k for k, sid in enumerate(dict.fromkeys(sec_ids))}
-        section = np.array([sec_index[s] for s in sec_ids], dtype=np.int64)
-        heading_row = np.full(n, -1, dtype=np.int64)
-        first_heading: dict = {}
-        for i, s in enumerate(sentences):
-            if s.get("is_heading") and s.get("section_id") not in first_heading:
-                first_heading[s.get("section_id")] = i
-        pos_in_sec = np.zeros(n)
-        sec_sizes = np.bincount(section, minlength=len(sec_index)) if n else np.zeros(0)
-        seen_in_sec = np.zeros(len(sec_index), dtype=np.int64)
-        intro: dict = {}  # para_id -> (kind, phrase) of the paragraph's list introduction so far
-        meta_rows: list[int] = []
-        meta_keys: list[int] = []
-        rules: list[str | None] = []
-        near: list[str | None] = []
-        out_cues: list[list[str]] = []
-        for i, s in enumerate(sentences):
-            text = texts[i]
-            k = section[i]
-            pos_in_sec[i] = seen_in_sec[k] / max(sec_sizes[k] - 1, 1)
-            seen_in_sec[k] += 1
-            sid = s.get("section_id")
-            is_heading = bool(s.get("is_heading"))
-            heading_row[i] = first_heading.get(sid, -1) if not is_heading else -1
-            sec = info.get(sid, {"kinds": [], "level": 0, "parent": None})
-            kinds = sec["kinds"]
-            if is_heading:  # the context of a heading is the section around it, not its own
-                kinds = [(d - 1, kd, p) for d, kd, p in kinds if d > 0]
-            para = s.get("para_id")
-            for kind, rx in self.cues.intro_regex.items():
-                m = rx.search(text)
-                if m and not is_heading and para is not None:
-                    intro[para] = (kind, m.group(0))
-            if para in intro:
-                kinds = [(-1, intro[para][0], intro[para][1])] + kinds
-            names = [f"len:{_bin(len(text), (8, 15, 25, 40, 70, 120))}",
-                     f"pos_doc:{_bin(i / max(n - 1, 1), (0.1, 0.3, 0.5, 0.7, 0.9))}",
-                     f"pos_sec:{_bin(pos_in_sec[i], (0.01, 0.3, 0.7))}",
-                     f"level:{sec['level'] if is_heading else 'body'}"]
+    def _context_keys(self, kinds: list, is_heading: bool, heading_text: str) -> tuple[list[int], str | None, str | None]:
+        """Keys of a sentence context (its enclosing heading kinds and words), the nearest kind and its
+        evidence string."""
+        names = []
+        seen: set = set()
+        near, evidence = None, None
+        for _, kind, phrase in kinds:
+            names.append(f"hk:{kind}")
+            if not seen:
+                names.append(f"hk_near:{kind}")
+                near, evidence = kind, f"heading:{kind}:{phrase}"
+            seen.add(kind)
             if is_heading:
-                names.append("is_heading")
-            ev = cue_lists[i]
-            present = {c.split(":", 1)[0] for c in ev}
-            for c in ev:
-                names.append(f"cue:{c}")
-            for kind in CUE_TYPES:
-                cnt = sum(1 for c in ev if c.startswith(kind + ":"))
-                names.append(f"cuen:{kind}:{min(cnt, 3)}")
-            if counts[i]:
-                names.append(f"counts:{min(len(counts[i]), 3)}")
-                ev = ev + [f"experience:count:{c}" for c in counts[i][:5]]
-            if re.search(r"(19|20)\d\d年", text):
-                names.append("year")
-            seen_kinds = set()
-            for depth, kind, phrase in kinds:
-                names.append(f"hk:{kind}")
-                if kind not in seen_kinds:
-                    if not seen_kinds:
-                        names.append(f"hk_near:{kind}")
-                        ev = ev + [f"heading:{kind}:{phrase}"]
-                    seen_kinds.add(kind)
-                if is_heading:
-                    names.append(f"hk_h:{kind}")
-                for ck in present:
-                    names.append(f"hk_x:{kind}:{ck}")
-            near.append(kinds[0][1] if kinds else None)
-            if kinds:
-                names.append(f"hk_top:{kinds[-1][1]}")
-            else:
-                names.append("hk:none")
-            own = self.cues.heading_kinds(text) if is_heading or len(text) <= self.cues.spec.heading_max_chars else []
-            for kind, _ in own:
-                names.append(f"own_hk:{kind}:{'h' if is_heading else 's'}")
-            rule = None
-            if self.cues.is_boilerplate(text):
-                rule = "boilerplate"
-            elif is_heading and self.cues.is_bare_heading(text):
-                rule = "bare_heading"
-            if rule:
-                names.append(f"rule:{rule}")
-            rules.append(rule)
-            out_cues.append(ev)
-            meta_rows.extend([i] * len(names))
-            meta_keys.extend(name_key(x) for x in names)
+                names.append(f"hk_h:{kind}")
+        names.append(f"hk_top:{kinds[-1][1]}" if kinds else "hk:none")
+        if "heading_grams" in self.groups and heading_text:
+            body = self.cues.strip_marker(heading_text)
+            names.extend(f"hg:{body[j:j + 2]}" for j in range(len(body) - 1))
+        return [name_key(x) for x in names], near, evidence
 
-        rows = np.concatenate([gram_rows, np.asarray(meta_rows, dtype=np.int64)])
-        keys = np.concatenate([gram_keys, np.asarray(meta_keys, dtype=np.uint64)])
-        block = np.concatenate([np.zeros(len(gram_rows), np.int8), np.ones(len(meta_rows), np.int8)])
-        feats = DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section,
-                            heading_row=heading_row, cues=out_cues, rule=rules, near_kind=near)
-        return feats, doc
+    def _tokens(self, joined: str, owner: np.ndarray, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """Tokens of the joined text and their start offsets; a token never crosses a sentence boundary
+        (if the segmenter joined across a separator, the document is cut sentence by sentence instead)."""
+        toks = self.cut(joined)
+        lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(toks) else np.zeros(0, np.int64)
+        ends = starts + lens
+        if len(toks) and not np.array_equal(owner[starts], owner[ends - 1]):
+            toks = []
+            for i, t in enumerate(texts):
+                if i:
+                    toks.append(SEPARATOR)
+                toks.extend(self.cut(t))
+            lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+            starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(toks) else np.zeros(0, np.int64)
+        return toks, starts
+
+    def _local_bounds(self, joined: str, cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Token boundaries around the given occurrences, from segmenting only the runs of characters
+        that contain them. jieba/rjieba segment each run of CJK/alphanumeric characters on its own (their
+        RE_HAN), so a run cut alone gives the same tokens as the whole text; runs are delimited here by
+        characters outside a superset of that class, so a run may hold several of theirs, never part."""
+        bound = np.zeros(len(joined) + 1, dtype=bool)
+        bound[len(joined)] = True
+        if not len(starts):
+            return bound
+        split_at = np.flatnonzero(~_run_char(cp))
+        run_start = np.concatenate([[-1], split_at])[np.searchsorted(split_at, starts)] + 1
+        run_end = np.append(split_at, len(joined))[np.searchsorted(split_at, ends - 1)]
+        runs = sorted(set(zip(run_start.tolist(), run_end.tolist())))
+        cut = self.cut
+        lengths: list[int] = []
+        per_run: list[int] = []
+        for a, b in runs:
+            toks = cut(joined[a:b])
+            lengths.extend(map(len, toks))
+            per_run.append(len(toks))
+        lens = np.asarray(lengths, dtype=np.int64)
+        counts = np.asarray(per_run, dtype=np.int64)
+        first = np.cumsum(counts) - counts
+        offset = np.cumsum(lens) - lens
+        run_of = np.repeat(np.arange(len(runs)), counts)
+        starts_of_runs = np.array([a for a, _ in runs], dtype=np.int64)
+        bound[starts_of_runs[run_of] + offset - offset[first][run_of]] = True
+        bound[[b for _, b in runs]] = True
+        return bound
+
+    def features(self, sentences: list[dict], sections: list[dict], tokens: bool = False) -> DocFeatures:
+        """Features of one document's rows; tokens=True also segments the whole text (for a spaCy Doc)."""
+        texts = [s.get("text") or " " for s in sentences]
+        n = len(texts)
+        if not n:
+            z = np.zeros(0, np.int64)
+            return DocFeatures(0, z, z.astype(np.uint64), z.astype(np.int8), z, z)
+        joined = SEPARATOR.join(texts)
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        sstart = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+        owner = self._char_owner(lengths, len(joined))
+        cp = _codepoints(joined)
+
+        # tokens: the whole text is segmented only when words are features or a Doc is wanted; token
+        # cues only need the token boundaries around their occurrences (see _local_bounds)
+        toks, tstart = [], np.zeros(0, np.int64)
+        if tokens or self.cfg.annotate.word_ngrams:
+            toks, tstart = self._tokens(joined, owner, texts)
+            bound = np.zeros(len(joined) + 1, dtype=bool)
+            bound[tstart] = True
+            bound[len(joined)] = True
+        else:
+            bound = functools.partial(self._local_bounds, joined, cp)
+        c_rows, c_keys = _char_ngram_keys(cp, owner, self.char_orders)
+        parts_rows, parts_keys = [c_rows], [c_keys]
+        if self.cfg.annotate.word_ngrams:
+            th = self.hash.spans(cp, tstart, np.append(tstart[1:], len(joined)))
+            town = owner[tstart]
+            pos = np.searchsorted(self.stop_hashes, th).clip(0, max(len(self.stop_hashes) - 1, 0))
+            content = (town >= 0) & (self.stop_hashes[pos] != th)
+            w_rows, w_h = town[content], th[content]
+            same = w_rows[:-1] == w_rows[1:]
+            with np.errstate(over="ignore"):
+                bi = _top_key((w_h[:-1] * _MIX) ^ (w_h[1:] + _SALT))
+            parts_rows += [w_rows, w_rows[:-1][same]]
+            parts_keys += [_top_key(w_h), bi[same]]
+        n_gram_parts = len(parts_rows)
+
+        # cues: one automaton pass; counts and years: one regex pass each
+        ms, _, mp = self.matcher.match(joined, bound)
+        mrow = owner[ms]
+        ok = mrow >= 0
+        ms, mp, mrow = ms[ok], mp[ok], mrow[ok]
+        mkind = self.matcher.pair_kind[mp]
+        parts_rows.append(mrow)
+        parts_keys.append(self.k_cue[mp])
+        cnt = np.bincount(mrow * len(CUE_TYPES) + mkind, minlength=n * len(CUE_TYPES)).reshape(n, len(CUE_TYPES))
+        present = cnt > 0
+        for t in range(len(CUE_TYPES)):
+            parts_rows.append(np.arange(n))
+            parts_keys.append(self.k_cuen[t][np.minimum(cnt[:, t], 3)])
+        count_hits = [(m.start(), m.group(0)) for m in self.cues.count_regex.finditer(joined)]
+        crow = owner[np.fromiter((s for s, _ in count_hits), dtype=np.int64, count=len(count_hits))]
+        ncount = np.bincount(crow[crow >= 0], minlength=n)
+        has = np.flatnonzero(ncount)
+        parts_rows.append(has)
+        parts_keys.append(self.k_counts[np.minimum(ncount[has], 3)])
+        years = np.unique(owner[[m.start() for m in self.year_regex.finditer(joined)]])
+        years = years[years >= 0]
+        parts_rows.append(years)
+        parts_keys.append(np.full(len(years), self.k_year, np.uint64))
+
+        # length and position
+        idx = np.arange(n)
+        parts_rows += [idx, idx]
+        parts_keys += [self.k_len[np.searchsorted(LEN_EDGES, lengths, side="right")],
+                       self.k_pos[np.searchsorted(POS_EDGES, idx / max(n - 1, 1), side="right")]]
+        sec_ids = [s.get("section_id") for s in sentences]
+        sec_index: dict = {}
+        section = np.fromiter((sec_index.setdefault(sid, len(sec_index)) for sid in sec_ids), dtype=np.int64, count=n)
+        order = np.argsort(section, kind="stable")
+        sizes = np.bincount(section)
+        first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        rank = np.empty(n, np.int64)
+        rank[order] = np.arange(n) - first[section[order]]
+        pos_sec = rank / np.maximum(sizes[section] - 1, 1)
+        parts_rows.append(idx)
+        parts_keys.append(self.k_sec[np.searchsorted(SEC_EDGES, pos_sec, side="right")])
+
+        # headings, rules, heading kinds of the enclosing sections (one key list per distinct context)
+        is_heading = np.fromiter((bool(s.get("is_heading")) for s in sentences), dtype=bool, count=n)
+        info = self._section_info(sections)
+        heads = np.flatnonzero(is_heading)
+        heading_row = np.full(n, -1, np.int64)
+        first_heading: dict = {}
+        for i in heads.tolist():
+            first_heading.setdefault(section[i], i)
+        if first_heading:
+            fh = np.full(len(sec_index), -1, np.int64)
+            fh[list(first_heading)] = list(first_heading.values())
+            heading_row = np.where(is_heading, -1, fh[section])
+        ruled: dict[int, str] = {}
+        max_chrome = self.cues.spec.boilerplate_max_chars
+        if self.boiler_start is not None:
+            match = self.boiler_start.match
+            for i in np.flatnonzero(lengths <= max_chrome).tolist():
+                if match(texts[i]):
+                    ruled[i] = "boilerplate"
+        if self.boiler_any is not None:
+            for i in self._search_short(texts, lengths, max_chrome, self.boiler_any)[0].tolist():
+                ruled[i] = "boilerplate"
+        names_rows: list[int] = []
+        names_keys: list[int] = []
+        for i in heads.tolist():
+            sec = info.get(sec_ids[i])
+            names_rows += [i, i]
+            names_keys += [self.k_heading, name_key(f"level:{sec['level'] if sec else 0}")]
+            if i not in ruled and self.cues.is_bare_heading(texts[i]):
+                ruled[i] = "bare_heading"
+        parts_rows.append(np.flatnonzero(~is_heading))
+        parts_keys.append(np.full(n - len(heads), self.k_body, np.uint64))
+        if self.own_kind_regex is not None:  # kinds a heading names itself (for other sentences: no gain)
+            max_chars = np.where(is_heading, np.iinfo(np.int64).max, -1)
+            hit, kinds = self._search_short(texts, lengths, max_chars, self.own_kind_regex, groups=True)
+            parts_rows.append(hit)
+            parts_keys.append(np.fromiter((self.k_own[k] for k in kinds), dtype=np.uint64, count=len(kinds)))
+        rules: list[str | None] = [None] * n
+        for i, r in ruled.items():
+            rules[i] = r
+            names_rows.append(i)
+            names_keys.append(name_key(f"rule:{r}"))
+
+        intro, intro_vals = self._intro(joined, owner, sentences, is_heading)
+        code = (section * 2 + is_heading) * len(intro_vals) + intro
+        codes, ctx = np.unique(code, return_inverse=True)
+        ctx = ctx.ravel()
+        sid_of = list(sec_index)
+        ctx_near: list[str | None] = []
+        ctx_evidence: list[list[str]] = []
+        ctx_keys: list[list[int]] = []
+        kind_mask = np.zeros((len(codes), len(TYPES)), dtype=bool)
+        for c, value in enumerate(codes.tolist()):
+            rest, intro_code = divmod(value, len(intro_vals))
+            sec_i, head = divmod(rest, 2)
+            sec = info.get(sid_of[sec_i], {"kinds": [], "heading": "", "parent": None})
+            kinds = sec["kinds"]
+            heading_text = sec["heading"]
+            if head:  # the context of a heading is the section around it, not its own
+                kinds = [(d - 1, kd, p) for d, kd, p in kinds if d > 0]
+                heading_text = info.get(sec["parent"], {}).get("heading", "")
+            if intro_code:
+                kinds = [(-1, *intro_vals[intro_code])] + kinds
+            keys, nk, ev = self._context_keys(kinds, bool(head), heading_text)
+            ctx_keys.append(keys)
+            ctx_near.append(nk)
+            ctx_evidence.append([ev] if ev else [])
+            for _, kd, _ in kinds:
+                kind_mask[c, TYPES.index(kd)] = True
+        per_ctx = np.array([len(k) for k in ctx_keys], dtype=np.int64)
+        flat = np.array([k for keys in ctx_keys for k in keys], dtype=np.uint64)
+        offset = np.cumsum(per_ctx) - per_ctx
+        counts = per_ctx[ctx]
+        ctx_rows = np.repeat(idx, counts)
+        within = np.arange(len(ctx_rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        parts_rows.append(ctx_rows)
+        parts_keys.append(flat[offset[ctx[ctx_rows]] + within] if len(flat) else np.zeros(0, np.uint64))
+        for h in range(len(TYPES)):
+            for t in range(len(CUE_TYPES)):
+                rows = np.flatnonzero(kind_mask[ctx, h] & present[:, t])
+                parts_rows.append(rows)
+                parts_keys.append(np.full(len(rows), self.k_hkx[h, t], np.uint64))
+
+        if "neighbours" in self.groups:
+            for t in range(len(CUE_TYPES)):
+                prev = np.flatnonzero(present[:-1, t]) + 1
+                nxt = np.flatnonzero(present[1:, t])
+                parts_rows += [prev, nxt]
+                parts_keys += [np.full(len(prev), self.k_prev[t], np.uint64), np.full(len(nxt), self.k_next[t], np.uint64)]
+            sec_share = np.zeros((len(sec_index), len(CUE_TYPES)))
+            np.add.at(sec_share, section, present)
+            sec_share /= np.maximum(sizes, 1)[:, None]
+            for t in range(len(CUE_TYPES)):
+                parts_rows.append(idx)
+                parts_keys.append(self.k_secshare[t][np.searchsorted(SHARE_EDGES, sec_share[section, t], side="right")])
+        if "document" in self.groups:
+            share = present.mean(axis=0)
+            for t in range(len(CUE_TYPES)):
+                parts_rows.append(idx)
+                parts_keys.append(np.full(n, self.k_doc[t][np.searchsorted(SHARE_EDGES, share[t], side="right")], np.uint64))
+            parts_rows.append(idx)
+            parts_keys.append(np.full(n, self.k_doc_top[int(share.argmax())], np.uint64))
+
+        parts_rows.append(np.asarray(names_rows, dtype=np.int64))
+        parts_keys.append(np.asarray(names_keys, dtype=np.uint64))
+        block = np.concatenate([np.full(len(r), 0 if j < n_gram_parts else 1, np.int8) for j, r in enumerate(parts_rows)])
+        rows = np.concatenate([np.asarray(r, dtype=np.int64) for r in parts_rows])
+        keys = np.concatenate([np.asarray(k, dtype=np.uint64) for k in parts_keys])
+
+        # evidence strings: cue matches, counts (at most 5 a sentence), the nearest heading kind
+        order = np.argsort(mrow, kind="stable")
+        labels = self.matcher.pair_label
+        cue_labels = [labels[p] for p in mp[order].tolist()]
+        cue_bounds = np.searchsorted(mrow[order], np.arange(n + 1)).tolist()
+        count_labels = [f"experience:count:{t}" for (_, t), i in zip(count_hits, crow.tolist()) if i >= 0]
+        count_bounds = np.searchsorted(crow[crow >= 0], np.arange(n + 1)).tolist()
+        ctx_list = ctx.tolist()
+        cue_lists = [cue_labels[a:b] for a, b in zip(cue_bounds, cue_bounds[1:])]
+        for i in np.flatnonzero(np.diff(count_bounds)).tolist():
+            cue_lists[i].extend(count_labels[count_bounds[i]:min(count_bounds[i + 1], count_bounds[i] + 5)])
+        for c in np.flatnonzero([bool(e) for e in ctx_evidence]).tolist():
+            for i in np.flatnonzero(ctx == c).tolist():
+                cue_lists[i].extend(ctx_evidence[c])
+        near = [ctx_near[c] for c in ctx_list]
+        return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
+                           cues=cue_lists, rule=rules, near_kind=near, tokens=toks, token_starts=tstart,
+                           sentence_starts=sstart)
+
+    def _search_short(self, texts: list[str], lengths: np.ndarray, max_chars, rx: re.Pattern,
+                      groups: bool = False) -> tuple[np.ndarray, list[str]]:
+        """Sentences of at most max_chars (a number or one per sentence) in which a multiline regex
+        matches, one pass over those sentences joined instead of one call per sentence; with groups, one
+        row per distinct (sentence, name of the matching group)."""
+        short = np.flatnonzero(lengths <= max_chars)
+        if not len(short):
+            return short, []
+        text = SEPARATOR.join([texts[i] for i in short.tolist()])
+        local = self._char_owner(lengths[short], len(text))
+        found = [(m.start(), m.lastgroup) for m in rx.finditer(text) if m.start() < len(text)]
+        rows = local[np.fromiter((f[0] for f in found), dtype=np.int64, count=len(found))]
+        if not groups:
+            hit = np.unique(rows)
+            return short[hit[hit >= 0]], []
+        pairs = sorted({(int(r), g) for r, (_, g) in zip(rows.tolist(), found) if r >= 0})
+        return short[np.array([r for r, _ in pairs], dtype=np.int64)], [g for _, g in pairs]
+
+    @staticmethod
+    def _char_owner(lengths: np.ndarray, total: int) -> np.ndarray:
+        """Sentence index of every character of the joined text (-1 for the separators)."""
+        n = len(lengths)
+        vals = np.empty(2 * n, np.int64)
+        vals[0::2] = np.arange(n)
+        vals[1::2] = -1
+        reps = np.empty(2 * n, np.int64)
+        reps[0::2] = lengths
+        reps[1::2] = 1
+        reps[-1] = 0
+        out = np.repeat(vals, reps)
+        assert len(out) == total
+        return out
+
+    def _intro(self, joined: str, owner: np.ndarray, sentences: list[dict],
+               is_heading: np.ndarray) -> tuple[np.ndarray, list]:
+        """Code of the paragraph's list introduction for each sentence at or after it (0: none) and the
+        (kind, phrase) of each code (政府工作还存在不少问题和不足。主要是：… acts as a heading for the rest of
+        its paragraph)."""
+        n = len(sentences)
+        out = np.zeros(n, dtype=np.int64)
+        values: list = [None]
+        hits = []
+        for kind, rx in self.cues.intro_regex.items():
+            hits += [(owner[m.start()], kind, m.group(0)) for m in rx.finditer(joined)]
+        for i, kind, phrase in sorted((int(i), k, p) for i, k, p in hits if i >= 0):
+            para = sentences[i].get("para_id")
+            if is_heading[i] or para is None:
+                continue
+            if (kind, phrase) not in values:
+                values.append((kind, phrase))
+            j = i
+            while j < n and sentences[j].get("para_id") == para:
+                out[j] = values.index((kind, phrase))
+                j += 1
+        return out, values
 
 
 # ---------------------------------------------------------------- the annotator
@@ -465,29 +826,52 @@ class Annotator:
         self.model = model if model is not None else tagger.load_or_train(cfg, featurizer=self.featurizer)
         self.rule_score = cfg.annotate.rule_score
 
-    def annotate_doc(self, sentences: list[dict], sections: list[dict]) -> Doc:
-        """Tag in place and return the spaCy Doc with Span._.type / ._.type_score / ._.cues set."""
+    def _tag(self, feats: DocFeatures) -> tuple[list[str], list[float], list[list[str]], list[str]]:
+        """Columns type, score, evidence, method of the sentences: one sparse product per document."""
         from pipeline.tagger import heading_prior
 
-        feats, doc = self.featurizer.features(sentences, sections)
-        proba = self.model.predict_proba_doc(feats) if feats.n else np.zeros((0, len(TYPES)))
+        proba = self.model.predict_proba_doc(feats)
         classes = list(self.model.classes_)
         proba = heading_prior(proba, classes, feats.near_kind, self.cfg.annotate.heading_boost)
+        best = proba.argmax(axis=1)
+        types = np.asarray(classes, dtype=object)[best].tolist()
+        scores = proba[np.arange(feats.n), best].round(4).tolist()
+        methods = ["model"] * feats.n
+        cues = feats.cues
         other = classes.index("other")
-        best = proba.argmax(axis=1) if feats.n else np.zeros(0, dtype=int)
-        for i, (s, span) in enumerate(zip(sentences, doc.sents)):
-            model_type = classes[best[i]]
-            if feats.rule[i]:
-                chosen, score = "other", max(float(proba[i, other]), self.rule_score)
-                method = "both" if model_type == "other" else "rule"
-            else:
-                chosen, score, method = model_type, float(proba[i, best[i]]), "model"
-            cues = feats.cues[i] + ([f"rule:{feats.rule[i]}"] if feats.rule[i] else [])
-            s.update(type=chosen, type_score=round(score, 4), cues=cues, method=method)
+        for i, rule in enumerate(feats.rule):
+            if rule:
+                methods[i] = "both" if types[i] == "other" else "rule"
+                types[i] = "other"
+                scores[i] = round(max(float(proba[i, other]), self.rule_score), 4)
+                cues[i] = cues[i] + [f"rule:{rule}"]
+        return types, scores, cues, methods
+
+    def annotate_doc(self, sentences: list[dict], sections: list[dict]) -> Doc:
+        """Tag in place and return the spaCy Doc (sentences as doc.sents, cue matches in doc.spans['cues'])
+        with Span._.type / ._.type_score / ._.cues / ._.method set on each sentence."""
+        feats = self.featurizer.features(sentences, sections, tokens=True)
+        nlp = self.featurizer.nlp
+        words = feats.tokens or [" "]
+        starts = np.isin(feats.token_starts, feats.sentence_starts).tolist() if feats.tokens else [True]
+        starts[0] = True
+        doc = Doc(nlp.vocab, words=words, spaces=[False] * len(words), sent_starts=starts)
+        doc._.sections = sections
+        for _, proc in nlp.pipeline:
+            doc = proc(doc)
+        if not sentences:
+            return doc
+        for s, span, chosen, score, cues, method in zip(sentences, doc.sents, *self._tag(feats)):
+            s["type"], s["type_score"], s["cues"], s["method"] = chosen, score, cues, method
             span._.type, span._.type_score, span._.cues, span._.method = chosen, score, cues, method
         return doc
 
     def annotate(self, sentences: list[dict], sections: list[dict]) -> None:
-        """Fill type, type_score, cues and method of one document's sentence rows in place."""
-        if sentences:
-            self.annotate_doc(sentences, sections)
+        """Fill type, type_score, cues and method of one document's sentence rows in place (no spaCy Doc
+        is built: features come straight from the segmenter's tokens and the cue automaton)."""
+        if not sentences:
+            return
+        feats = self.featurizer.features(sentences, sections)
+        for s, chosen, score, cues, method in zip(sentences, *self._tag(feats)):
+            s["type"], s["type_score"], s["cues"], s["method"] = chosen, score, cues, method
+

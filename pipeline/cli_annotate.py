@@ -29,13 +29,20 @@ def register(app: typer.Typer) -> None:
         labels: Optional[list[Path]] = typer.Option(None, "--labels", "-l",
                                                     help="extra label file (.jsonl/.csv/.xlsx, e.g. a corrected review file); repeatable"),
         folds: int = typer.Option(5, help="folds of the article-grouped cross-validation"),
+        build_weak: Optional[list[Path]] = typer.Option(
+            None, "--build-weak", help="first rebuild the weak-label file (annotate.weak_labels) from these work "
+                                       "reports (.txt folders or .jsonl collections); repeatable"),
         config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (default configs/default.yaml)"),
     ) -> None:
         """Retrain the sentence tagger on labels.files plus --labels files, store it and print CV figures."""
         from pipeline.tagger import retrain
+        from pipeline.weak import rebuild
 
         try:
-            print(retrain(load_config(config), labels or [], folds))
+            cfg = load_config(config)
+            if build_weak:
+                print(rebuild(cfg, build_weak))
+            print(retrain(cfg, labels or [], folds))
         except expected as exc:
             fail(str(exc))
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.config import ConfigError
+from pipeline.config import ConfigError, load_config
 
 console = Console(stderr=True)
 
@@ -58,13 +58,17 @@ def register(app: typer.Typer) -> None:
         if executor == "dask" and not scheduler:
             fail("--executor dask needs --scheduler tcp://HOST:8786 (or use --executor dask-local)")
         n_jobs = workers if executor == "dask-local" else jobs
+        try:
+            cfg = load_config(config)  # before the progress bar, so a config error is the only output
+        except ConfigError as exc:
+            fail(str(exc))
         columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("files"), TimeElapsedColumn(), TimeRemainingColumn()]
         with Progress(*columns, console=console, transient=False) as bar:
             task = bar.add_task("reading", total=None)
             try:
                 summary = run_pipeline(
-                    corpus, out=out, config=config, jobs=n_jobs, executor=executor, scheduler=scheduler,
+                    corpus, out=out, config=cfg, jobs=n_jobs, executor=executor, scheduler=scheduler,
                     fresh=fresh, cache_dir=cache_dir,
                     on_start=lambda n, _b: bar.update(task, total=n, description="processing"),
                     progress=lambda done, _b: bar.update(task, completed=done),

@@ -122,11 +122,13 @@ def register(app: typer.Typer) -> None:
         run: Path = typer.Argument(..., help="run folder written by `zhili run`"),
         host: str = typer.Option("127.0.0.1", help="address to bind (default: this machine only)"),
         port: int = typer.Option(8000, help="port to listen on"),
+        workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
+                                              help="server processes (default: web.workers in configs/search.yaml)"),
     ) -> None:
         """Serve the read-only search web page of a run (search, facets, articles, themes, CSV export)."""
         from pipeline.web.app import serve as serve_app
         try:
-            serve_app(run, host=host, port=port)
+            serve_app(run, host=host, port=port, workers=workers)
         except user_errors() as exc:
             fail(str(exc))
         except OSError as exc:

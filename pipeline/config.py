@@ -56,6 +56,8 @@ class CollectionMapping(Strict):
 class IngestConfig(Strict):
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".csv", ".jsonl", ".xlsx"]
     max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
+    max_article_chars: int = Field(2_000_000, gt=0, description="a longer article is refused (error row): the "
+                                   "per-file stages hold a whole article in memory, about 200 bytes per character")
     max_docx_ratio: float = Field(100.0, description="refuse a .docx whose inflated size exceeds this ratio")
     min_chars: int = Field(20, description="an article shorter than this (after cleaning) is dropped as empty")
     follow_symlinks: bool = True
@@ -160,6 +162,21 @@ class AnnotateConfig(Strict):
     article_start: str = Field(
         r"篇\s*\d+\s*$", description="regex: a labelled unit matching it starts a new article (compilations)"
     )
+    char_ngrams: list[Literal[1, 2, 3]] = Field(
+        [1], description="orders of character n-grams used as features (CV on the seeds: longer ones overfit)"
+    )
+    word_ngrams: bool = Field(False, description="segmenter word uni/bigrams as features (no gain measured)")
+    features: list[Literal["neighbours", "document", "heading_grams"]] = Field(
+        default_factory=list,
+        description="optional feature groups: neighbours' cues and section cue shares, the document's cue "
+                    "shares, character bigrams of the enclosing heading (each lowered the seeds' CV macro-F1)",
+    )
+    weak_labels: list[str] = Field(
+        ["corpora/labels/weak/work-reports.jsonl"],
+        description="weakly labelled units added to training (pipeline.weak; `zhili train --build-weak` rebuilds the first)",
+    )
+    weak_weight: float = Field(0.02, ge=0, description="sample weight of a weak unit (a gold unit weighs 1)")
+    weak_per_type: int = Field(1500, ge=1, description="weak units sampled per type by --build-weak")
 
     _v = field_validator("article_start")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 

@@ -171,10 +171,10 @@ def _assemble(writer: tables.RunWriter, ok: list[FileSummary], cache: StageCache
     discovered, discovered_links = (themes.discover(pool, cfg) if cfg.themes.discover and len(pool)
                                     else ([], []))
     timings["theme_discovery"] = time.perf_counter() - t
-    seeded_links = tables.read_table(writer.staging, "sentence_themes").to_pandas()
     if discovered_links:
         writer.write_part("sentence_themes", tables.to_table("sentence_themes", discovered_links))
-    theme_rows, doc_theme_rows = themes.theme_tables(sentences, seeded_links, discovered, cfg)
+    links = tables.read_table(writer.staging, "sentence_themes").to_pandas()
+    theme_rows, doc_theme_rows = themes.theme_tables(sentences, links, discovered, cfg)
     writer.write("themes", tables.to_table("themes", theme_rows))
     writer.write("doc_themes", tables.to_table("doc_themes", doc_theme_rows))
     summary.themes_discovered = len(discovered)
@@ -184,7 +184,7 @@ def run_key(tasks: list[FileTask], cfg: Config) -> str:
     """Everything the whole run's tables depend on: every file's last stage key, and the per-run steps."""
     return digest([(t.rel, t.keys["themes"]) for t in tasks], cfg.dedup.model_dump(), cfg.themes.model_dump(),
                   files_digest([cfg.resolve(cfg.themes.file)]),
-                  code_digest(["runner.py", "themes.py", "discover.py", "ingest/dedup.py", "tables.py"]))
+                  code_digest(["runner.py", "themes.py", "discover.py", "theme_model.py", "ingest/dedup.py", "tables.py"]))
 
 
 def _copy_tree(src: Path, dst: Path) -> None:

@@ -45,11 +45,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("themes", "file", needs=("sentences.text", "sentences.type"),
           adds=("sentences.themes", "sentence_themes.theme_id"),
           config=("themes", "labels", "annotate"), files=("themes.file", "labels.files", "annotate.userdict"),
-          code=("themes.py", "labels.py", "segment.py")),
+          code=("themes.py", "theme_model.py", "labels.py", "segment.py")),
     Stage("dedup", "run", needs=("documents.text",), adds=("documents.duplicate_of",)),
     Stage("discover", "run", needs=("sentences.type", "sentences.themes", "documents.duplicate_of"),
           adds=("themes.theme_id", "doc_themes.theme_id", "sentence_themes.theme_id"),
-          config=("themes",), code=("themes.py",)),
+          config=("themes",), code=("themes.py", "discover.py", "theme_model.py")),
 )
 
 

@@ -1,15 +1,18 @@
-"""The sentence-type model: a two-stage linear classifier, its training data, cross-validation and storage.
+"""The sentence-type model: a linear classifier, its training data, cross-validation and storage.
 
-Stage 1 is a logistic regression over word and character n-grams, cue indicators, heading kinds,
-position, length and count patterns (features from pipeline.annotate.Featurizer, identical at training
-and run time). Stage 2 adds what stage 1 thinks of the sentence's neighbours, of its section and of
-its section heading: labelled documents show that a sentence's type follows its section (everything under
-对策建议 tends to be a measure), which no single sentence says. Stage 2 is trained on out-of-fold stage-1
-predictions, so it learns how reliable they are, not how well stage 1 remembers its training set.
+Stage 1 is a logistic regression over character n-grams, cue indicators and counts, heading kinds,
+position and length (features from pipeline.annotate.Featurizer, identical at training and run time).
+An optional stage 2 (annotate.context) adds what stage 1 thinks of the sentence's neighbours, section and
+heading, trained on out-of-fold stage-1 predictions; on the labelled seeds it did not help, so it is off.
+Weak labels (pipeline.weak: sentences of work reports labelled by their section) can be added with a low
+sample weight; they never enter a cross-validation test fold.
+
+At run time a document's feature keys are mapped to vocabulary columns through a hash table (a multiply,
+a shift and two gathers per key, hits verified), not a binary search each: this was a third of the
+annotation time.
 
 Storage is safe by construction: a model is arrays in an .npz read with allow_pickle=False plus a JSON
-manifest holding the file's sha256; a missing, stale or tampered file is retrained (a few seconds on
-1,439 units), never executed.
+manifest holding the file's sha256; a missing, stale or tampered file is retrained, never executed.
 """
 from __future__ import annotations
 
@@ -28,12 +31,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from pipeline.annotate import TYPES, DocFeatures, Featurizer, load_cues
+from pipeline.annotate import _MIX, TYPES, DocFeatures, Featurizer, load_cues
 from pipeline.config import Config
-from pipeline.labels import training_labels
+from pipeline.labels import read_labels, training_labels
 
 #: bump when features or training change, so cached models are retrained
-CODE_VERSION = "tagger-1"
+CODE_VERSION = "tagger-2"
 N_CONTEXT = 6 * len(TYPES) + 2
 
 
@@ -44,7 +47,7 @@ class ModelError(RuntimeError):
 # ---------------------------------------------------------------- the estimator
 
 class TypeTagger(BaseEstimator, ClassifierMixin):
-    """Two-stage logistic regression over per-document sentence features (see the module docstring).
+    """Logistic regression (optionally two-stage) over per-document sentence features (module docstring).
 
     fit(docs, y) takes a list of DocFeatures and the matching list of label arrays; predict_proba_doc
     scores one document at a time, all its sentences in one sparse product.
@@ -71,19 +74,60 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
         meta_keys = np.unique(np.concatenate(meta)) if meta else np.zeros(0, np.uint64)
         return np.union1d(keys[df >= self.min_df], meta_keys).astype(np.uint64)
 
-    def _matrix(self, d: DocFeatures) -> sp.csr_matrix:
+    def _lookup_table(self) -> tuple[int, np.ndarray]:
+        """Hash table from feature key to vocabulary column, built once: slot -> column, -2 where two
+        vocabulary keys share a slot (those few are found by binary search). Looking up a document's
+        200,000 keys is then a multiply, a shift and two gathers instead of a binary search each."""
+        cached = getattr(self, "_table", None)
+        if cached is not None:
+            return cached
         vocab = self.vocabulary_
-        width = len(vocab)
+        bits = max(12, int(np.ceil(np.log2(max(len(vocab), 1) * 32))))
+        slot = self._slot(vocab, bits)
+        table = np.full(1 << bits, -1, dtype=np.int32)
+        table[slot] = np.arange(len(vocab))
+        table[np.bincount(slot, minlength=1 << bits) > 1] = -2
+        self._table = (bits, table)
+        return self._table
+
+    @staticmethod
+    def _slot(keys: np.ndarray, bits: int) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return ((keys * _MIX) >> np.uint64(64 - bits)).astype(np.int64)
+
+    def _columns(self, keys: np.ndarray) -> np.ndarray:
+        """Vocabulary column of each key, -1 for keys outside the vocabulary (exact: hits are verified)."""
+        vocab = self.vocabulary_
+        if not len(vocab) or not len(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        bits, table = self._lookup_table()
+        cols = table[self._slot(keys, bits)].astype(np.int64)
+        hit = cols >= 0
+        cols[hit] = np.where(vocab[cols[hit]] == keys[hit], cols[hit], -1)
+        shared = np.flatnonzero(cols == -2)
+        if len(shared):
+            idx = np.searchsorted(vocab, keys[shared]).clip(0, len(vocab) - 1)
+            cols[shared] = np.where(vocab[idx] == keys[shared], idx, -1)
+        return cols
+
+    def _matrix(self, d: DocFeatures) -> sp.csr_matrix:
+        """Sentence x vocabulary matrix: n-grams weigh 1/sqrt(distinct n-grams in the sentence),
+        indicators 1; a key seen twice in one sentence counts once (binary features measured better)."""
+        width = len(self.vocabulary_)
         if not d.n:
             return sp.csr_matrix((0, width))
-        idx = np.searchsorted(vocab, d.keys).clip(0, max(width - 1, 0))
-        known = vocab[idx] == d.keys if width else np.zeros(len(d.keys), bool)
-        rows, cols, block = d.rows[known], idx[known], d.block[known]
-        pair = np.unique(rows * width + cols, return_index=True)[1]
-        rows, cols, block = rows[pair], cols[pair], block[pair]
-        grams = np.bincount(rows[block == 0], minlength=d.n).astype(float)
-        vals = np.where(block == 0, 1.0 / np.sqrt(np.maximum(grams[rows], 1.0)), 1.0)
-        return sp.csr_matrix((vals, (rows, cols)), shape=(d.n, width))
+        cols = self._columns(d.keys)
+        known = cols >= 0
+        rows, cols, block = d.rows[known], cols[known], d.block[known]
+        X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(d.n, width))
+        X.sum_duplicates()
+        is_gram = np.zeros(width, dtype=bool)
+        is_gram[cols[block == 0]] = True
+        row_of = np.repeat(np.arange(d.n), np.diff(X.indptr))
+        gram_entry = is_gram[X.indices]
+        grams = np.bincount(row_of[gram_entry], minlength=d.n).astype(float)
+        X.data = np.where(gram_entry, 1.0 / np.sqrt(np.maximum(grams[row_of], 1.0)), 1.0)
+        return X
 
     @staticmethod
     def _context(d: DocFeatures, p: np.ndarray) -> np.ndarray:
@@ -107,32 +151,37 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
         out[:, 6 * k + 1] = ~has_h
         return out
 
-    def _fit_lr(self, X, y) -> LogisticRegression:
+    def _fit_lr(self, X, y, weight=None) -> LogisticRegression:
         """One logistic regression; BLAS threads limited to one, since oversubscribed threads on a shared
         machine made a 2-second fit take 30 seconds."""
         lr = LogisticRegression(C=self.C, max_iter=3000, solver="newton-cg", class_weight=self.class_weight,
                                 random_state=self.random_state)
         with threadpool_limits(1):
-            return lr.fit(X, y)
+            return lr.fit(X, y, sample_weight=weight)
 
-    def _stage1(self, docs: list[DocFeatures], y: np.ndarray) -> LogisticRegression:
-        return self._fit_lr(sp.vstack([self._matrix(d) for d in docs]).tocsr(), y)
+    def _stage1(self, docs: list[DocFeatures], y: np.ndarray, weight=None) -> LogisticRegression:
+        return self._fit_lr(sp.vstack([self._matrix(d) for d in docs]).tocsr(), y, weight)
 
-    def fit(self, docs: list[DocFeatures], y: list[np.ndarray] | np.ndarray, groups=None) -> "TypeTagger":
-        """Fit on documents' features and their sentences' labels (one array per document)."""
+    def fit(self, docs: list[DocFeatures], y: list[np.ndarray] | np.ndarray, groups=None,
+            doc_weights: list[float] | None = None) -> "TypeTagger":
+        """Fit on documents' features and their sentences' labels (one array per document); doc_weights
+        gives every sentence of a document a sample weight (weak labels weigh less than gold ones)."""
         y_docs = [np.asarray(v) for v in y]
         flat = np.concatenate(y_docs) if y_docs else np.zeros(0, dtype=object)
         if len(set(flat)) < 2:
             raise ModelError("the labels hold fewer than two sentence types: nothing to learn")
+        weight = None
+        if doc_weights is not None:
+            weight = np.concatenate([np.full(len(v), w, dtype=float) for v, w in zip(y_docs, doc_weights)])
         self.vocabulary_ = self._vocabulary(docs)
-        stage1 = self._stage1(docs, flat)
+        stage1 = self._stage1(docs, flat, weight)
         self.classes_ = stage1.classes_
         self.coef1_, self.intercept1_ = stage1.coef_, stage1.intercept_
         if self.context:
             oof = self._out_of_fold(docs, y_docs, groups)
             X = sp.hstack([sp.vstack([self._matrix(d) for d in docs]),
                            sp.csr_matrix(np.vstack([self._context(d, p) for d, p in zip(docs, oof)]))]).tocsr()
-            stage2 = self._fit_lr(X, flat)
+            stage2 = self._fit_lr(X, flat, weight)
             self.coef2_, self.intercept2_ = stage2.coef_, stage2.intercept_
         return self
 
@@ -275,14 +324,40 @@ def build_training(units: list[dict], cfg: Config, featurizer: Featurizer):
     level_of = _heading_level_fn(cfg)
     max_chars = load_cues(cfg).spec.heading_max_chars
     docs, ys, groups, index = [], [], [], []
+    units = [u for u in units if not u.get("weak")]
     for article, idx in unit_articles(units, cfg):
         sentences, sections = units_to_rows([units[i] for i in idx], level_of, max_chars)
-        feats, _ = featurizer.features(sentences, sections)
+        feats = featurizer.features(sentences, sections)
         docs.append(feats)
         ys.append(np.array([units[i]["type"] for i in idx], dtype=object))
         groups.append(article)
         index.append(idx)
     return docs, ys, groups, index
+
+
+def weak_units(cfg: Config) -> list[dict]:
+    """Units of annotate.weak_labels (distant supervision, see pipeline.weak), marked weak."""
+    return [dict(u, weak=True) for u in read_labels([cfg.resolve(p) for p in cfg.annotate.weak_labels])]
+
+
+def build_weak(units: list[dict], featurizer: Featurizer) -> tuple[list[DocFeatures], list[np.ndarray]]:
+    """Each weak unit featurised alone, without its section: its label came from its heading, so the
+    heading must not be what the model learns from it, only the sentence's own words and cues."""
+    docs, ys = [], []
+    for u in units:
+        row = {"sent_id": 0, "section_id": 0, "para_id": 0, "text": u["text"], "is_heading": False}
+        docs.append(featurizer.features([row], [{"section_id": 0, "parent_id": None, "level": 0, "heading": ""}]))
+        ys.append(np.array([u["type"]], dtype=object))
+    return docs, ys
+
+
+def fit_with_weak(cfg: Config, docs, ys, groups, weak: tuple[list, list]) -> TypeTagger:
+    """A tagger fitted on gold documents plus weak units (weight annotate.weak_weight each)."""
+    w_docs, w_ys = weak
+    weights = [1.0] * len(docs) + [cfg.annotate.weak_weight] * len(w_docs)
+    return make_tagger(cfg).fit(list(docs) + w_docs, list(ys) + w_ys,
+                                groups=list(groups) + [f"weak#{i}" for i in range(len(w_docs))],
+                                doc_weights=weights if w_docs else None)
 
 
 def make_tagger(cfg: Config) -> TypeTagger:
@@ -297,7 +372,7 @@ def train(cfg: Config, units: list[dict], featurizer: Featurizer | None = None) 
         raise ModelError("no labelled units: check labels.files in your config or pass --labels FILE")
     featurizer = featurizer or Featurizer(cfg)
     docs, ys, groups, _ = build_training(units, cfg, featurizer)
-    return make_tagger(cfg).fit(docs, ys, groups=groups)
+    return fit_with_weak(cfg, docs, ys, groups, build_weak(weak_units(cfg), featurizer))
 
 
 # ---------------------------------------------------------------- model cache
@@ -306,7 +381,7 @@ def model_key(cfg: Config, units: list[dict]) -> str:
     """Hash of everything the model depends on: labels, annotate config, lexicon files, code version."""
     h = hashlib.sha256(CODE_VERSION.encode())
     h.update(json.dumps(cfg.annotate.model_dump(), sort_keys=True).encode())
-    for ref in (cfg.annotate.cues, cfg.annotate.userdict, cfg.annotate.stopwords):
+    for ref in (cfg.annotate.cues, cfg.annotate.userdict, cfg.annotate.stopwords, *cfg.annotate.weak_labels):
         path = cfg.resolve(ref)
         h.update(path.read_bytes() if path.exists() else b"-")
     payload = [[u["doc"], u["text"], u["type"], u.get("heading"), u.get("is_heading")] for u in units]
@@ -419,11 +494,12 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
     """
     featurizer = featurizer or Featurizer(cfg)
     docs, ys, groups, index = build_training(units, cfg, featurizer)
+    weak = build_weak(weak_units(cfg), featurizer)
     n_splits = max(2, min(folds, len(set(groups))))
     pred: list[np.ndarray | None] = [None] * len(docs)
     for train_idx, test_idx in GroupKFold(n_splits=n_splits).split(docs, groups=groups):
-        model = make_tagger(cfg).fit([docs[i] for i in train_idx], [ys[i] for i in train_idx],
-                                     groups=[groups[i] for i in train_idx])
+        model = fit_with_weak(cfg, [docs[i] for i in train_idx], [ys[i] for i in train_idx],
+                              [groups[i] for i in train_idx], weak)
         classes = list(model.classes_)
         for i in test_idx:
             proba = heading_prior(model.predict_proba_doc(docs[i]), classes, docs[i].near_kind,

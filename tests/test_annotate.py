@@ -39,7 +39,7 @@ def rows(texts, headings=None):
 
 
 def cues_of(cfg, text):
-    feats, _ = Featurizer(cfg).features(*rows([text]))
+    feats = Featurizer(cfg).features(*rows([text]))
     return feats.cues[0]
 
 
@@ -84,6 +84,29 @@ def test_boilerplate_is_other_by_rule(annotator):
     annotator.annotate(sentences, sections)
     assert {s["type"] for s in sentences} == {"other"}
     assert all(s["method"] in ("rule", "both") for s in sentences)
+
+
+def test_spacy_component_and_batch_path_find_the_same_cues(annotator):
+    # the zhili_cues component (doc.spans) and the batch featurizer share one CueMatcher
+    texts = ["社区是基层治理的重要平台,政府要实现从全能政府到有限政府的转变。", "目前,已建立社区网格党支部29个,共召开议事会362次。"]
+    sentences, sections = rows(texts)
+    doc = annotator.annotate_doc(sentences, sections)
+    from_doc = sorted(f"{span.label_}:{span.text}" for span in doc.spans["cues"])
+    batch = sorted(c for s in sentences for c in s["cues"] if ":count:" not in c)
+    assert from_doc == batch and "measure:要" in batch and not any(c == "measure:要" and "重要" in c for c in batch)
+
+
+@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+def test_local_segmentation_gives_the_same_features_as_the_whole_text(cfg):
+    from pipeline.structure import split
+
+    text = (REPORTS / "天津.txt").read_text(encoding="utf-8")[:6000]
+    sections, sentences = split(text, cfg.structure)
+    featurizer = Featurizer(cfg)
+    batch = featurizer.features(sentences, sections)
+    whole = featurizer.features(sentences, sections, tokens=True)
+    assert batch.cues == whole.cues
+    assert sorted(zip(batch.rows.tolist(), batch.keys.tolist())) == sorted(zip(whole.rows.tolist(), whole.keys.tolist()))
 
 
 def test_empty_and_odd_input_do_not_crash(annotator):

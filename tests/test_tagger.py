@@ -13,6 +13,8 @@ from pipeline.annotate import Featurizer
 from pipeline.config import load_config
 from pipeline.labels import LabelsError, read_labels, training_labels
 
+REPORTS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "city-reports-2024"
+
 
 @pytest.fixture()
 def cfg(tmp_path):
@@ -48,6 +50,37 @@ def test_two_fits_give_identical_predictions(cfg, units, featurizer):
     docs, _, _, _ = tagger.build_training(units[500:700], cfg, featurizer)
     for d in docs:
         assert np.array_equal(a.predict_proba_doc(d), b.predict_proba_doc(d))
+
+
+def test_hash_lookup_matches_binary_search(cfg, units, featurizer):
+    model = tagger.train(cfg, units[:300], featurizer)
+    docs, _, _, _ = tagger.build_training(units[300:400], cfg, featurizer)
+    keys = np.concatenate([d.keys for d in docs])
+    idx = np.searchsorted(model.vocabulary_, keys).clip(0, len(model.vocabulary_) - 1)
+    expected = np.where(model.vocabulary_[idx] == keys, idx, -1)
+    assert np.array_equal(model._columns(keys), expected) and (expected >= 0).any()
+
+
+@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+def test_weak_labels_follow_the_report_outline(cfg):
+    from pipeline.weak import label_document
+
+    labelled = label_document((REPORTS / "北京.txt").read_text(encoding="utf-8"), cfg)
+    kinds = {kind for _, _, kind in labelled}
+    assert kinds == {"problem", "measure", "experience"}
+    text_of = {kind: [t for _, t, k in labelled if k == kind] for kind in kinds}
+    assert any("问题" in t or "不足" in t for t in text_of["problem"])
+    assert len(text_of["experience"]) > 50 and len(text_of["measure"]) > 50
+
+
+def test_weak_units_never_enter_a_test_fold(cfg, units, featurizer, tmp_path):
+    weak = tmp_path / "weak.jsonl"
+    weak.write_text("\n".join(json.dumps({"doc": "r.txt", "n": i, "text": t, "type": k}, ensure_ascii=False)
+                              for i, (t, k) in enumerate([("新开工246个、竣工110个,均超额完成年度目标任务。", "experience"),
+                                                          ("推进新时代产业工人队伍建设改革。", "measure")])), encoding="utf-8")
+    cfg.annotate.weak_labels = [str(weak)]
+    result = tagger.cross_validate(cfg, units[:400], folds=3, featurizer=featurizer)
+    assert result["units"] == 400 and {p["unit"] for p in result["predictions"]} == set(range(400))
 
 
 def test_storage_round_trip_and_tampering(cfg, units, featurizer, tmp_path):

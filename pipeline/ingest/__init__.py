@@ -6,6 +6,7 @@ read_file never raises: whatever goes wrong with a file becomes an ERRORS row wi
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -98,6 +99,10 @@ def discover(root: Path, cfg: Config) -> tuple[list[Path], list[dict]]:
                     errors.append(error_row(display_path(path, root), "read", "broken or looping symbolic link",
                                             "fix or remove the link"))
             except OSError as exc:
+                if exc.errno == errno.ELOOP:  # a link to itself or a cycle of links between files
+                    errors.append(error_row(display_path(path, root), "read", "looping symbolic link "
+                                            f"({exc.strerror})", "fix or remove the link"))
+                    continue
                 errors.append(error_row(display_path(path, root), "read", f"cannot inspect: {exc.strerror or exc}",
                                         "check the file's permissions, then run again"))
         stack.extend(reversed(subdirs))
@@ -182,6 +187,12 @@ def _read(path: Path, root: Path, rel: str, cfg: Config, chrome: frozenset[str])
     blank = 0
     while extracted.units:
         unit = extracted.units.pop(0)
+        if len(unit.text) > cfg.ingest.max_article_chars:  # refused before any copy: bounded memory
+            result.errors.append(error_row(rel, "extract", f"{'' if unit.row is None else f'row {unit.row + 1}: '}one article of {len(unit.text):,} characters, over "
+                                           f"ingest.max_article_chars ({cfg.ingest.max_article_chars:,})",
+                                           "split the file into articles (one per file, or one per row of a "
+                                           ".jsonl), or raise ingest.max_article_chars if memory allows"))
+            continue
         text, unit.text = normalize(unit.text), ""  # drop the raw copy at once: bounded memory on huge files
         if not text:
             blank += 1

@@ -246,6 +246,9 @@ def check_zip(path_size: int, data: bytes, cfg: IngestConfig) -> zipfile.ZipFile
         inflated = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise IngestError("read", f"corrupt .docx (not a valid zip archive: {exc})", _DOCX_HINT) from None
+    if any(i.flag_bits & 0x1 for i in zf.infolist()):  # zip-level (PKWARE) encryption of the members
+        raise IngestError("read", "the file is password-protected (its zip members are encrypted)",
+                          "remove the password in Word/Excel/LibreOffice and save it again, then run again")
     if inflated > cfg.max_docx_ratio * max(1, path_size):
         raise IngestError("read", f"refused: the .docx would inflate to {inflated:,} bytes, over "
                                   f"{cfg.max_docx_ratio:g}x its size (possible zip bomb)",

@@ -41,6 +41,11 @@ class WebSettings(Strict):
     theme_regions: int = Field(15, ge=1)
     theme_examples: int = Field(3, ge=1)
     cache_entries: int = Field(512, ge=1)
+    workers: int = Field(1, ge=1, description="server processes of `zhili serve` (each holds its own page cache)")
+    threads: int = Field(4, ge=1, description="threads per server process running page handlers (CPU-bound: "
+                                              "more threads only fight over the GIL)")
+    backlog: int = Field(2048, ge=64, description="connections the OS queues before the server accepts them")
+    keep_alive_seconds: float = Field(30.0, gt=0, description="an idle client connection is kept this long")
 
 
 class SearchSettings(Strict):

@@ -7,8 +7,10 @@ message, never a 422 or a 500; ids are checked against a pattern before any look
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
 import re
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -162,7 +164,16 @@ def doc_json(doc: dict) -> dict:
 def create_app(run_dir: str | Path) -> FastAPI:
     """The web app of one run (the index is built first when missing or stale)."""
     searcher = Searcher(run_dir)
-    app = FastAPI(title="zhili", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        """Few handler threads: the handlers are CPU-bound Python, so many threads only fight over the GIL."""
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = searcher.settings.web.threads
+        yield
+
+    app = FastAPI(title="zhili", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.globals.update(TYPE_NAMES=TYPE_NAMES, run_name=Path(run_dir).name,
@@ -266,10 +277,23 @@ def create_app(run_dir: str | Path) -> FastAPI:
     return app
 
 
-def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the web page with uvicorn (blocking)."""
+RUN_ENV = "ZHILI_SERVE_RUN"
+
+
+def app_from_env() -> FastAPI:
+    """App factory for uvicorn's worker processes, which import the app by name: the run comes from the env."""
+    return create_app(os.environ[RUN_ENV])
+
+
+def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, workers: int | None = None) -> None:
+    """Run the web page with uvicorn (blocking); several worker processes share the port."""
     import uvicorn
 
-    app = create_app(run_dir)
-    print(f"zhili: serving {run_dir} on http://{host}:{port}/ (Ctrl+C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    web = Searcher(run_dir).settings.web  # builds a missing index once, here (workers must not race), and
+    # fails now with a message on a run that cannot be opened
+    os.environ[RUN_ENV] = str(Path(run_dir).resolve())
+    n = workers or web.workers
+    print(f"zhili: serving {run_dir} on http://{host}:{port}/ with {n} worker process(es) (Ctrl+C to stop)",
+          flush=True)
+    uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=n, backlog=web.backlog,
+                timeout_keep_alive=web.keep_alive_seconds, log_level="warning")
