@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import ahocorasick_rs
 import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, Field, model_validator
 
 from pipeline.cache import code_digest
 from pipeline.config import Config, ConfigError, Strict, read_yaml, validate
+from pipeline.regex_literals import required_literals
 from pipeline.theme_model import ThemeModel, unit_features
 
 THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -109,6 +111,43 @@ def compile_theme(theme_id: str, spec: ThemeSpec) -> CompiledTheme:
                          _alternation(spec.negative_terms, spec.negative_patterns))
 
 
+class Prefilter:
+    """Which themes can match which sentences, from one Aho-Corasick scan for every theme's required literals.
+
+    A theme whose patterns have no known required literal (see pipeline.regex_literals) is a candidate
+    everywhere, so the prefilter never changes a result: it only skips regular expressions that cannot match.
+    """
+
+    def __init__(self, compiled: list[CompiledTheme]):
+        self.always: list[int] = []
+        owners: dict[str, list[int]] = {}
+        for k, theme in enumerate(compiled):
+            literals = required_literals(theme.positive.pattern)
+            if literals is None:
+                self.always.append(k)
+                continue
+            for lit in literals:
+                owners.setdefault(lit, []).append(k)
+        self.literals = list(owners)
+        self.owners = [owners[lit] for lit in self.literals]
+        self.automaton = ahocorasick_rs.AhoCorasick(self.literals) if self.literals else None
+
+    def candidates(self, texts: list[str]) -> list[set[int]]:
+        """Per text, the indexes of the themes that may match it."""
+        out = [set(self.always) for _ in texts]
+        if self.automaton is None or not texts:
+            return out
+        starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+        found = self.automaton.find_matches_as_indexes("\n".join(texts), overlapping=True)
+        if not found:
+            return out
+        lits, pos, _ = zip(*found)
+        rows = np.searchsorted(starts, np.asarray(pos), side="right") - 1
+        for lit, row in set(zip(lits, rows.tolist())):
+            out[row].update(self.owners[lit])
+        return out
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width brackets and digits become half-width), as the patterns are written."""
     return unicodedata.normalize("NFKC", text or "")
@@ -141,6 +180,7 @@ class ThemeMatcher:
         self.cfg = cfg
         self.specs = load_themes(cfg)
         self.compiled = [compile_theme(t, s) for t, s in self.specs.items()]
+        self.prefilter = Prefilter(self.compiled)
         self.gate = set(cfg.themes.theme_types)
         self._feature_args = (cfg.annotate.tokenizer, str(cfg.resolve(cfg.annotate.userdict)),
                               str(cfg.resolve(cfg.annotate.stopwords)))
@@ -198,11 +238,19 @@ class ThemeMatcher:
             proba, x = self.model.predict_proba(feats)
         model_index = {t: k for k, t in enumerate(self.model.themes)} if self.model else {}
         threshold, pattern_score = self.cfg.themes.model_threshold, self.cfg.themes.pattern_score
+        texts = [normalize(sentences[i].get("text")) for i in gated]
+        candidates = self.prefilter.candidates(texts)
+        columns = [model_index.get(theme.theme_id) for theme in self.compiled]
+        above = np.zeros((len(gated), len(self.compiled)), dtype=bool)
+        if proba is not None:
+            for j, k in enumerate(columns):
+                if k is not None:
+                    above[:, j] = proba[:, k] >= threshold
         for row, i in enumerate(gated):
-            text = normalize(sentences[i].get("text"))
-            for theme in self.compiled:
-                hits = theme.hits(text)
-                k = model_index.get(theme.theme_id)
+            todo = candidates[row].union(np.flatnonzero(above[row]).tolist())
+            for j in sorted(todo):
+                theme, k = self.compiled[j], columns[j]
+                hits = theme.hits(texts[row]) if j in candidates[row] else []
                 p = float(proba[row, k]) if k is not None else 0.0
                 if hits and p >= threshold:
                     out[i][theme.theme_id] = (max(p, pattern_score), "both", "、".join(hits[:EVIDENCE_TERMS]))

@@ -172,7 +172,7 @@ def test_sigkill_at_random_moments_never_corrupts_previous_outputs(tmp_path):
     for i in range(20):
         proc = subprocess.Popen(cmd + ["--cache-dir", str(tmp_path / f"c{i % 3 + 1}")], env=env, cwd=PROJECT_ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 12.0))
+        time.sleep(rng.uniform(0.3, 6.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert content_hashes(out) == before, f"outputs changed after kill {i}"

@@ -1,0 +1,125 @@
+"""Required literals of a regular expression: strings one of which every match must contain.
+
+Why: theme patterns are run on ~50k sentences per corpus and Python's re tries every alternative at
+every position. An Aho-Corasick scan for the required literals of all themes at once finds the few
+sentences where a theme can match at all, and only those are given to the regular expressions. The
+analysis is conservative: any construct it does not understand (flags, backreferences, lookarounds,
+wide character classes) means "no literal known" and the theme is then run on every sentence.
+"""
+from __future__ import annotations
+
+from re import IGNORECASE, _constants as C, _parser as sre  # noqa: PLC2701 (stdlib regex parser)
+
+MAX_PRODUCT = 64  # largest set of exact strings a run of literals and small classes is expanded to
+MAX_REPEAT = 3  # largest bounded repeat of an exact piece that is expanded
+MAX_RANGE = 16  # largest character range of a class that is expanded
+
+
+def _class_chars(items: list) -> set[str] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is C.LITERAL:
+            chars.add(chr(av))
+        elif op is C.RANGE and av[1] - av[0] < MAX_RANGE:
+            chars.update(chr(c) for c in range(av[0], av[1] + 1))
+        else:
+            return None
+    return chars
+
+
+def _exact_item(op, av) -> set[str] | None:
+    """The finite set of strings one parsed item matches, or None when unbounded or not understood."""
+    if op is C.LITERAL:
+        return {chr(av)}
+    if op is C.IN:
+        return _class_chars(av)
+    if op is C.SUBPATTERN:
+        return None if av[1] & IGNORECASE else exact(av[3])
+    if op is C.BRANCH:
+        out: set[str] = set()
+        for seq in av[1]:
+            found = exact(seq)
+            if found is None:
+                return None
+            out |= found
+        return out if len(out) <= MAX_PRODUCT else None
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[1] <= MAX_REPEAT:
+        piece = exact(av[2])
+        if piece is None:
+            return None
+        out, power = set(), {""}
+        for k in range(av[1] + 1):
+            if k >= av[0]:
+                out |= power
+            power = {a + b for a in power for b in piece}
+            if len(out) + len(power) > MAX_PRODUCT:
+                return None
+        return out
+    return None
+
+
+def exact(items: list) -> set[str] | None:
+    """The finite set of strings a parsed sequence matches, or None."""
+    out = {""}
+    for op, av in items:
+        piece = _exact_item(op, av)
+        if piece is None:
+            return None
+        out = {a + b for a in out for b in piece}
+        if len(out) > MAX_PRODUCT:
+            return None
+    return out
+
+
+def _required_item(op, av) -> set[str] | None:
+    if op is C.SUBPATTERN:
+        return None if av[1] & IGNORECASE else required(av[3])
+    if op is C.BRANCH:
+        out: set[str] = set()
+        for seq in av[1]:
+            found = required(seq)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+        return required(av[2])
+    return None
+
+
+def _best(candidates: list[set[str]]) -> set[str] | None:
+    good = [c for c in candidates if c and "" not in c]
+    return max(good, key=lambda c: (min(map(len, c)), -len(c))) if good else None
+
+
+def required(items: list) -> set[str] | None:
+    """Non-empty strings one of which every match of the parsed sequence contains, or None if unknown.
+
+    Every element of a sequence must match, so any element's requirement is the sequence's; runs of
+    exact elements are expanded to their strings (split when too many); the most selective requirement is kept.
+    """
+    candidates, run = [], {""}
+    for op, av in items:
+        piece = _exact_item(op, av)
+        if piece is None:
+            candidates += [run, _required_item(op, av)]
+            run = {""}
+            continue
+        product = {a + b for a in run for b in piece}
+        if len(product) > MAX_PRODUCT:  # too many strings: the run so far is one requirement, the rest another
+            candidates.append(run)
+            product = piece
+        run = product
+    candidates.append(run)
+    return _best([c for c in candidates if c is not None])
+
+
+def required_literals(pattern: str) -> set[str] | None:
+    """Strings one of which every match of `pattern` contains; None when no such set is known."""
+    try:
+        parsed = sre.parse(pattern)
+    except Exception:  # noqa: BLE001 (an unparsable pattern is simply not prefiltered)
+        return None
+    if parsed.state.flags & IGNORECASE:
+        return None
+    return required(list(parsed))
