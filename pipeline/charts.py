@@ -20,7 +20,7 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from pipeline.compare import BELOW_MIN_MARK, TOTAL, UNKNOWN, Comparison  # noqa: E402
+from pipeline.compare import BELOW_MIN_MARK, TOTAL, UNKNOWN, Comparison, format_value  # noqa: E402
 
 CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
                 "WenQuanYi Micro Hei", "Droid Sans Fallback")
@@ -84,16 +84,6 @@ def _top(comp: Comparison, max_themes: int, max_groups: int) -> pd.DataFrame:
     return m
 
 
-def _value_text(v: float, normalize: str) -> str:
-    if np.isnan(v):
-        return "–"
-    if normalize == "count":
-        return f"{v:.0f}"
-    if normalize == "share_of_documents":
-        return f"{v:.0%}"
-    return f"{v:.1f}"
-
-
 def heatmap(comp: Comparison, out: str | Path | None = None, max_themes: int = 15, max_groups: int = 40):
     """Theme x group heatmap of a comparison's normalised values, annotated when small enough to read."""
     m = _top(comp, max_themes, max_groups)
@@ -109,7 +99,7 @@ def heatmap(comp: Comparison, out: str | Path | None = None, max_themes: int = 1
         if values.size <= 600:
             top = np.nanmax(values) if values.size and not np.all(np.isnan(values)) else 0
             for (i, j), v in np.ndenumerate(values):
-                ax.text(j, i, _value_text(v, comp.normalize), ha="center", va="center", fontsize=7,
+                ax.text(j, i, format_value(v, comp.normalize), ha="center", va="center", fontsize=7,
                         color="white" if top and v > 0.6 * top else "black")
         fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label=comp.normalize)
         ax.set_title(f"主题 × {comp.by}（{comp.normalize}）")

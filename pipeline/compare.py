@@ -413,3 +413,14 @@ def type_counts(data: RunData, theme_ids: list[str] | None = None) -> pd.DataFra
     table = table.loc[table.sum(axis=1).sort_values(ascending=False, kind="stable").index]
     table.index = [data.themes.loc[t, "label"] for t in table.index]
     return table
+
+
+def format_value(v: float, normalize: str) -> str:
+    """A cell for people: counts as integers, rates with one decimal, shares as percentages."""
+    if pd.isna(v):
+        return "–"
+    if normalize == "count":
+        return f"{int(v)}"
+    if normalize == "share_of_documents":
+        return f"{v:.0%}"
+    return f"{v:.1f}"

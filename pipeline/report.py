@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import __version__, charts
-from pipeline.compare import (TOTAL, CompareError, Comparison, Gaps, RunData, anchor, compare, gaps,
+from pipeline.compare import (TOTAL, format_value, CompareError, Comparison, Gaps, RunData, anchor, compare, gaps,
                               load_run, top_examples, type_counts)
 from pipeline.config import CompareConfig, load_config
 from pipeline.tables import SCHEMAS, table_path
@@ -38,17 +38,6 @@ def _env() -> Environment:
 
 def _now() -> str:
     return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-
-
-def format_value(v: float, normalize: str) -> str:
-    """A cell for people: counts as integers, rates with one decimal, shares as percentages."""
-    if pd.isna(v):
-        return "–"
-    if normalize == "count":
-        return f"{int(v)}"
-    if normalize == "share_of_documents":
-        return f"{v:.0%}"
-    return f"{v:.1f}"
 
 
 def format_from(out: str | Path | None, fmt: str | None) -> str:
