@@ -87,16 +87,11 @@ def _required_item(op, av) -> set[str] | None:
     return None
 
 
-def _best(candidates: list[set[str]]) -> set[str] | None:
-    good = [c for c in candidates if c and "" not in c]
-    return max(good, key=lambda c: (min(map(len, c)), -len(c))) if good else None
+def requirements(items: list) -> list[set[str]]:
+    """Sets of non-empty strings that every match of the parsed sequence contains one of, each.
 
-
-def required(items: list) -> set[str] | None:
-    """Non-empty strings one of which every match of the parsed sequence contains, or None if unknown.
-
-    Every element of a sequence must match, so any element's requirement is the sequence's; runs of
-    exact elements are expanded to their strings (split when too many); the most selective requirement is kept.
+    Every element of a sequence must match, so each element's requirement is the sequence's; runs of
+    exact elements are expanded to their strings (split when too many).
     """
     candidates, run = [], {""}
     for op, av in items:
@@ -111,15 +106,25 @@ def required(items: list) -> set[str] | None:
             product = piece
         run = product
     candidates.append(run)
-    return _best([c for c in candidates if c is not None])
+    return [c for c in candidates if c and "" not in c]
 
 
-def required_literals(pattern: str) -> set[str] | None:
-    """Strings one of which every match of `pattern` contains; None when no such set is known."""
+def required(items: list) -> set[str] | None:
+    """The most selective of the sequence's requirements, or None if none is known."""
+    good = requirements(items)
+    return max(good, key=lambda c: (min(map(len, c)), -len(c))) if good else None
+
+
+def pattern_requirements(pattern: str) -> list[list[set[str]]]:
+    """Per top-level alternative of `pattern`, sets of strings such that each match of the alternative
+    contains one string of each set; an alternative with [] is unknown (may match anything)."""
     try:
-        parsed = sre.parse(pattern)
+        tree = sre.parse(pattern)
     except Exception:  # noqa: BLE001 (an unparsable pattern is simply not prefiltered)
-        return None
-    if parsed.state.flags & IGNORECASE:
-        return None
-    return required(list(parsed))
+        return [[]]
+    if tree.state.flags & IGNORECASE:
+        return [[]]
+    parsed = list(tree)
+    if len(parsed) == 1 and parsed[0][0] is C.BRANCH:
+        return [requirements(seq) for seq in parsed[0][1][1]]
+    return [requirements(parsed)]

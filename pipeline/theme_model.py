@@ -15,15 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from pipeline.segment import stopwords, tokenize
+from pipeline.segment import get_cutter, stopwords, tokenize
 
 _KEEP = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z0-9]")
 _WORD = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z]")
+DROPPED, NOT_IN_VOCAB = -2, -1
+NEWLINE, MAX_PACKED = np.uint64(10), 3
+_DROP = re.compile(r"[^\u4e00-\u9fff\u3400-\u4dbfA-Za-z0-9\n]+")
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -47,6 +51,127 @@ def unit_features(text: str, type_: str, tokenizer: str = "rjieba", userdict: st
 
 def _identity(x):
     return x
+
+
+def _pack(columns: list[np.ndarray]) -> np.ndarray:
+    """One uint64 per position from up to three arrays of code points (21 bits each)."""
+    out = np.zeros(len(columns[0]), dtype=np.uint64)
+    for col in columns:
+        out = (out << np.uint64(21)) | col
+    return out
+
+
+class Featurizer:
+    """unit_features for a whole document at once, straight into the count matrix over a fixed vocabulary.
+
+    Why: building millions of feature strings and looking each up costs seconds per corpus. Here the
+    character n-grams of the vocabulary are found by one vectorised look-up over the document, words get an
+    id once per distinct token, bigrams are looked up as id pairs in numpy, and the counts are exactly those of unit_features + CountVectorizer.
+    Texts must already be NFKC-normalised.
+    """
+
+    def __init__(self, vocabulary: dict[str, int], tokenizer: str, userdict: str | None, stopwords_path: str | None):
+        self.cut = get_cutter(tokenizer, userdict)
+        self.stop = stopwords(stopwords_path)
+        self.n_features = len(vocabulary)
+        by_kind: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}, "t": {}}
+        for feature, col in vocabulary.items():
+            kind, _, value = feature.partition(":")
+            if kind in by_kind:
+                by_kind[kind][value] = col
+        self.types = by_kind["t"]
+        self.gram_index = {}  # n -> (hashed packed codes, their columns) of the character n-grams
+        for n in sorted({len(g) for g in by_kind["c"] if 0 < len(g) <= MAX_PACKED}):
+            grams = [g for g in by_kind["c"] if len(g) == n]
+            codes = _pack([np.array([ord(g[i]) for g in grams], dtype=np.uint64) for i in range(n)])
+            self.gram_index[n] = (pd.Index(codes), np.array([by_kind["c"][g] for g in grams], dtype=np.int64))
+        # vocabulary words get ids; a bigram a_b is looked up as the pair (id a, id b), registered at every
+        # underscore so that words containing one still find the same bigram as the string look-up
+        pairs = {(v[:i], v[i + 1:]): col for v, col in by_kind["b"].items()
+                 for i, ch in enumerate(v) if ch == "_"}
+        names = list(dict.fromkeys([*by_kind["w"], *(w for pair in pairs for w in pair)]))
+        self.ids = {w: i for i, w in enumerate(names)}
+        self.word_col = np.array([by_kind["w"].get(w, -1) for w in names] + [-1], dtype=np.int64)
+        codes = np.array([self.ids[a] * len(names) + self.ids[b] for a, b in pairs], dtype=np.int64)
+        order = np.argsort(codes)
+        self.pair_codes, self.pair_cols = codes[order], np.array(list(pairs.values()), dtype=np.int64)[order]
+        self.code: dict[str, int] = {}  # token -> word id, NOT_IN_VOCAB (kept word) or DROPPED (stopword...)
+
+    def _codes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence, code) of every kept token (unit_features' words), code -1 when not a vocabulary word."""
+        tokens, sent = self._tokens(texts)
+        code = self.code
+        if len(code) > 500_000:
+            code.clear()
+        for tok in set(tokens).difference(code):
+            kept = tok not in self.stop and _WORD.search(tok) is not None
+            code[tok] = self.ids.get(tok, NOT_IN_VOCAB) if kept else DROPPED
+        flat = np.fromiter(map(code.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        kept = flat != DROPPED
+        return sent[kept], flat[kept]
+
+    def _tokens(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """All tokens of the texts and the text of each: one segmenter call on the newline-joined texts.
+
+        The segmenter cuts Chinese runs independently and never joins across a newline; should a joining
+        newline not come out as a token of its own, each text is cut on its own instead.
+        """
+        tokens = self.cut("\n".join(texts)) if texts else []
+        if tokens:
+            lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+            starts = np.cumsum(lengths) - lengths
+            seps = np.cumsum([len(t) + 1 for t in texts[:-1]]) - 1
+            at = np.searchsorted(starts, seps)
+            if len(seps) == 0 or (np.all(at < len(starts)) and np.all(starts[np.minimum(at, len(starts) - 1)] == seps)
+                                  and np.all(lengths[np.minimum(at, len(starts) - 1)] == 1)):
+                return tokens, np.searchsorted(seps, starts)  # separators before each token
+        per_text = [self.cut(t) for t in texts]
+        sent = np.repeat(np.arange(len(texts)), [len(toks) for toks in per_text])
+        return [t for toks in per_text for t in toks], sent
+
+    def _char_cells(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every character 2-3-gram occurrence that is in the vocabulary.
+
+        Code points are packed into one integer per n-gram (21 bits each) and looked up in a hash index
+        of the vocabulary's n-grams, all in numpy/pandas; texts are joined by newlines, which no n-gram has.
+        """
+        joined = "\n".join(t.replace("\n", "") for t in texts) if any("\n" in t for t in texts) else "\n".join(texts)
+        points = np.frombuffer(_DROP.sub("", joined).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        rows = np.cumsum(points == NEWLINE)
+        found_rows, found_cols = [], []
+        for n, (codes, cols) in self.gram_index.items():
+            if len(points) < n or not len(codes):
+                continue
+            at = codes.get_indexer(_pack([points[i:len(points) - n + 1 + i] for i in range(n)]))
+            hit = np.flatnonzero(at >= 0)
+            found_rows.append(rows[hit])
+            found_cols.append(cols[at[hit]])
+        if not found_rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(found_rows).astype(np.int64), np.concatenate(found_cols)
+
+    def counts(self, texts: list[str], types: list[str | None]) -> sp.csr_matrix:
+        """The units x vocabulary count matrix, identical to CountVectorizer over unit_features."""
+        sent, codes = self._codes(texts)
+        word_cols = self.word_col[codes]
+        n_ids = len(self.ids)
+        pair = np.where((codes[:-1] >= 0) & (codes[1:] >= 0) & (sent[1:] == sent[:-1]),
+                        codes[:-1] * n_ids + codes[1:], -1)
+        at = np.minimum(np.searchsorted(self.pair_codes, pair), max(len(self.pair_codes) - 1, 0))
+        pair_cols = np.full(len(pair), -1, dtype=np.int64)
+        if len(self.pair_codes):
+            found = (pair >= 0) & (self.pair_codes[at] == pair)
+            pair_cols[found] = self.pair_cols[at[found]]
+        type_cols = np.array([self.types.get(t or "other", -1) for t in types], dtype=np.int64)
+        char_rows, char_cols = self._char_cells(texts)
+        rows = np.concatenate([sent, sent[:-1] if len(sent) else sent, np.arange(len(texts)), char_rows])
+        cols = np.concatenate([word_cols, pair_cols, type_cols, char_cols])
+        keep = cols >= 0
+        x = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.int64), (rows[keep], cols[keep])),
+                          shape=(len(texts), self.n_features))
+        x.sum_duplicates()
+        x.sort_indices()
+        return x
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -86,6 +211,24 @@ class ThemeModel:
         vocab = {f: int(i) for f, i in counter.vocabulary_.items()}
         return cls(themes, vocab, idf.astype(np.float32), coef, intercept)
 
+    def featurizer(self, tokenizer: str, userdict: str | None, stopwords_path: str | None) -> Featurizer:
+        """The document featurizer for these unit_features arguments, built once per model."""
+        cache = self.__dict__.setdefault("_featurizers", {})
+        key = (tokenizer, userdict, stopwords_path)
+        if key not in cache:
+            cache[key] = Featurizer(self.vocabulary, *key)
+        return cache[key]
+
+    def predict_texts(self, texts: list[str], types: list[str | None], *feature_args) -> tuple[np.ndarray, sp.csr_matrix]:
+        """predict_proba of the units' unit_features (texts NFKC-normalised), via the document featurizer."""
+        if not texts or not self.themes:
+            return self.predict_proba([() for _ in texts])
+        return self._predict(_tfidf(self.featurizer(*feature_args).counts(texts, types), self.idf))
+
+    def _predict(self, x: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+        z = np.asarray(x @ self.coef.T) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z)), x
+
     def transform(self, features: list[tuple[str, ...]]) -> sp.csr_matrix:
         counter = CountVectorizer(analyzer=_identity, vocabulary=self.vocabulary, lowercase=False)
         return _tfidf(counter.transform(features), self.idf)
@@ -94,17 +237,23 @@ class ThemeModel:
         """Probabilities (units x themes) and the feature matrix (for evidence)."""
         if not features or not self.themes:
             return np.zeros((len(features), len(self.themes))), sp.csr_matrix((len(features), len(self.vocabulary)))
-        x = self.transform(features)
-        z = np.asarray(x @ self.coef.T) + self.intercept
-        return 1.0 / (1.0 + np.exp(-z)), x
+        return self._predict(self.transform(features))
 
     def evidence(self, row: sp.csr_matrix, k: int, n: int = 3) -> str:
         """The n features that pushed unit `row` most towards theme k, without their prefixes."""
-        if row.nnz == 0:
+        return self._evidence(row.indices, row.data, k, n)
+
+    def evidence_at(self, x: sp.csr_matrix, r: int, k: int, n: int = 3) -> str:
+        """evidence() of row r of x, read off its arrays (slicing a CSR row costs more than the rest)."""
+        start, end = x.indptr[r], x.indptr[r + 1]
+        return self._evidence(x.indices[start:end], x.data[start:end], k, n)
+
+    def _evidence(self, indices: np.ndarray, data: np.ndarray, k: int, n: int) -> str:
+        if len(indices) == 0:
             return ""
-        contrib = row.data * self.coef[k, row.indices]
+        contrib = data * self.coef[k, indices]
         names = self.feature_names
-        best = [names[row.indices[i]] for i in np.argsort(-contrib)[:n] if contrib[i] > 0]
+        best = [names[indices[i]] for i in np.argsort(-contrib)[:n] if contrib[i] > 0]
         return "、".join(dict.fromkeys(b.split(":", 1)[1].replace("_", "") for b in best))
 
     @functools.cached_property

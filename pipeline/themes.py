@@ -21,11 +21,12 @@ from typing import Annotated
 import ahocorasick_rs
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pydantic import AfterValidator, Field, model_validator
 
+from pipeline import regex_literals
 from pipeline.cache import code_digest
 from pipeline.config import Config, ConfigError, Strict, read_yaml, validate
-from pipeline.regex_literals import required_literals
 from pipeline.theme_model import ThemeModel, unit_features
 
 THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -112,45 +113,76 @@ def compile_theme(theme_id: str, spec: ThemeSpec) -> CompiledTheme:
 
 
 class Prefilter:
-    """Which themes can match which sentences, from one Aho-Corasick scan for every theme's required literals.
+    """Which themes can match which sentences, from one Aho-Corasick scan for the literals patterns require.
 
-    A theme whose patterns have no known required literal (see pipeline.regex_literals) is a candidate
-    everywhere, so the prefilter never changes a result: it only skips regular expressions that cannot match.
+    Each term, and each top-level alternative of each pattern, needs one string of each of its required
+    sets (pipeline.regex_literals): '(党员|干部).{0,8}(老龄化|老化)' needs 党员 or 干部, and 老龄化 or 老化.
+    A theme is a candidate where one of its alternatives has all its sets present; a theme with an
+    alternative of unknown requirements is a candidate everywhere. So the prefilter never changes a
+    result: it only skips regular expressions that cannot match.
     """
 
-    def __init__(self, compiled: list[CompiledTheme]):
-        self.always: list[int] = []
-        owners: dict[str, list[int]] = {}
-        for k, theme in enumerate(compiled):
-            literals = required_literals(theme.positive.pattern)
-            if literals is None:
-                self.always.append(k)
-                continue
-            for lit in literals:
-                owners.setdefault(lit, []).append(k)
-        self.literals = list(owners)
-        self.owners = [owners[lit] for lit in self.literals]
+    def __init__(self, specs: list[ThemeSpec]):
+        literals: dict[str, int] = {}
+        sets: dict[frozenset[int], int] = {}
+        entries: list[tuple[int, list[int]]] = []  # (theme, required set ids)
+        self.always = np.zeros(len(specs), dtype=bool)
+        for k, spec in enumerate(specs):
+            alternatives = [[{term}] for term in spec.terms if term]
+            for pattern in spec.patterns:
+                alternatives += regex_literals.pattern_requirements(pattern)
+            for needs in alternatives:
+                if not needs:
+                    self.always[k] = True
+                    break
+                ids = [sets.setdefault(frozenset(literals.setdefault(x, len(literals)) for x in need), len(sets))
+                       for need in needs]
+                entries.append((k, sorted(set(ids))))
+        self.literals = list(literals)
         self.automaton = ahocorasick_rs.AhoCorasick(self.literals) if self.literals else None
+        lit_rows = [lit for members in sets for lit in members]
+        set_cols = [s for members, s in sets.items() for _ in members]
+        self.in_set = sp.csr_matrix((np.ones(len(lit_rows)), (lit_rows, set_cols)), shape=(len(literals), len(sets)))
+        set_rows = [s for _, ids in entries for s in ids]
+        entry_cols = [e for e, (_, ids) in enumerate(entries) for _ in ids]
+        self.in_entry = sp.csr_matrix((np.ones(len(set_rows)), (set_rows, entry_cols)), shape=(len(sets), len(entries)))
+        self.entry_size = np.array([len(ids) for _, ids in entries])
+        self.entry_theme = sp.csr_matrix((np.ones(len(entries)), (np.arange(len(entries)), [k for k, _ in entries])),
+                                         shape=(len(entries), len(specs)))
 
-    def candidates(self, texts: list[str]) -> list[set[int]]:
-        """Per text, the indexes of the themes that may match it."""
-        out = [set(self.always) for _ in texts]
+    def candidates(self, texts: list[str]) -> np.ndarray:
+        """Boolean texts x themes: where a theme's patterns may match."""
+        out = np.tile(self.always, (len(texts), 1))
         if self.automaton is None or not texts:
             return out
         starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
         found = self.automaton.find_matches_as_indexes("\n".join(texts), overlapping=True)
         if not found:
             return out
-        lits, pos, _ = zip(*found)
-        rows = np.searchsorted(starts, np.asarray(pos), side="right") - 1
-        for lit, row in set(zip(lits, rows.tolist())):
-            out[row].update(self.owners[lit])
+        lits, pos, _ = np.asarray(found, dtype=np.int64).T
+        rows = np.searchsorted(starts, pos, side="right") - 1
+        present = sp.csr_matrix((np.ones(len(lits)), (rows, lits)), shape=(len(texts), len(self.literals)))
+        sets_met = ((present @ self.in_set) > 0).astype(np.float64)
+        entries = (sets_met @ self.in_entry).tocsr()
+        entries.data = (entries.data == self.entry_size[entries.indices]).astype(np.float64)
+        out |= (entries @ self.entry_theme).toarray() > 0
         return out
 
 
 def normalize(text: str) -> str:
     """NFKC (full-width brackets and digits become half-width), as the patterns are written."""
     return unicodedata.normalize("NFKC", text or "")
+
+
+def normalize_all(texts: list[str | None]) -> list[str]:
+    """normalize() of each text, in one call on the newline-joined texts (a newline is NFKC-stable, so
+    normalisation never crosses it) unless a text holds a newline itself."""
+    joined = "\n".join(t or "" for t in texts)
+    if joined.count("\n") == len(texts) - 1:
+        out = unicodedata.normalize("NFKC", joined).split("\n")
+        if len(out) == len(texts):
+            return out
+    return [normalize(t) for t in texts]
 
 
 def article_groups(labels: list[dict], marker: str) -> list[tuple[str, int]]:
@@ -180,7 +212,7 @@ class ThemeMatcher:
         self.cfg = cfg
         self.specs = load_themes(cfg)
         self.compiled = [compile_theme(t, s) for t, s in self.specs.items()]
-        self.prefilter = Prefilter(self.compiled)
+        self.prefilter = Prefilter(list(self.specs.values()))
         self.gate = set(cfg.themes.theme_types)
         self._feature_args = (cfg.annotate.tokenizer, str(cfg.resolve(cfg.annotate.userdict)),
                               str(cfg.resolve(cfg.annotate.stopwords)))
@@ -232,13 +264,13 @@ class ThemeMatcher:
         gated = [i for i, s in enumerate(sentences) if (s.get("type") or "other") in self.gate]
         if not gated:
             return out
+        texts = normalize_all([sentences[i].get("text") for i in gated])
         proba, x = None, None
         if self.model is not None:
-            feats = [self.features(sentences[i].get("text") or "", sentences[i].get("type")) for i in gated]
-            proba, x = self.model.predict_proba(feats)
+            types = [sentences[i].get("type") for i in gated]
+            proba, x = self.model.predict_texts(texts, types, *self._feature_args)
         model_index = {t: k for k, t in enumerate(self.model.themes)} if self.model else {}
         threshold, pattern_score = self.cfg.themes.model_threshold, self.cfg.themes.pattern_score
-        texts = [normalize(sentences[i].get("text")) for i in gated]
         candidates = self.prefilter.candidates(texts)
         columns = [model_index.get(theme.theme_id) for theme in self.compiled]
         above = np.zeros((len(gated), len(self.compiled)), dtype=bool)
@@ -246,18 +278,16 @@ class ThemeMatcher:
             for j, k in enumerate(columns):
                 if k is not None:
                     above[:, j] = proba[:, k] >= threshold
-        for row, i in enumerate(gated):
-            todo = candidates[row].union(np.flatnonzero(above[row]).tolist())
-            for j in sorted(todo):
-                theme, k = self.compiled[j], columns[j]
-                hits = theme.hits(texts[row]) if j in candidates[row] else []
-                p = float(proba[row, k]) if k is not None else 0.0
-                if hits and p >= threshold:
-                    out[i][theme.theme_id] = (max(p, pattern_score), "both", "、".join(hits[:EVIDENCE_TERMS]))
-                elif hits:
-                    out[i][theme.theme_id] = (pattern_score, "pattern", "、".join(hits[:EVIDENCE_TERMS]))
-                elif p >= threshold:
-                    out[i][theme.theme_id] = (p, "model", self.model.evidence(x[row], k))
+        for row, j in zip(*(a.tolist() for a in np.nonzero(candidates | above))):
+            i, theme, k = gated[row], self.compiled[j], columns[j]
+            hits = theme.hits(texts[row]) if candidates[row, j] else []
+            p = float(proba[row, k]) if k is not None else 0.0
+            if hits and p >= threshold:
+                out[i][theme.theme_id] = (max(p, pattern_score), "both", "、".join(hits[:EVIDENCE_TERMS]))
+            elif hits:
+                out[i][theme.theme_id] = (pattern_score, "pattern", "、".join(hits[:EVIDENCE_TERMS]))
+            elif p >= threshold:
+                out[i][theme.theme_id] = (p, "model", self.model.evidence_at(x, row, k))
         if proba is not None:
             self._continue_themes(sentences, gated, out, proba, x, model_index)
         return out
@@ -280,7 +310,7 @@ class ThemeMatcher:
             for theme_id in list(out[prev]):
                 k = model_index.get(theme_id)
                 if k is not None and proba[row, k] >= low:
-                    evidence = self.model.evidence(x[row], k)
+                    evidence = self.model.evidence_at(x, row, k)
                     out[i][theme_id] = (float(proba[row, k]), "model", f"上文;{evidence}" if evidence else "上文")
 
     def match(self, sentences: list[dict]) -> list[dict]:
@@ -288,6 +318,8 @@ class ThemeMatcher:
         rows = []
         for i, (sent, found) in enumerate(zip(sentences, self.score(sentences))):
             sent["themes"] = sorted(found)
+            if not found:
+                continue
             sent_id = sent.get("sent_id", i)
             rows.extend({"sent_id": sent_id, "theme_id": t, "score": round(found[t][0], 4), "method": found[t][1],
                          "evidence": found[t][2]} for t in sorted(found))

@@ -236,3 +236,79 @@ def test_a_match_never_spans_a_masked_phrase(pattern_matcher):
     # seed sentence: the rule-of-law phrase 学法用法的积极性 is masked for low_participation
     text = "充分调动各方面学法用法的积极性、主动性和创造性,为法制宣传教育工作营造良好的社会环境。"
     assert "low_participation" not in _themes(pattern_matcher, text, "measure")
+
+
+CITY = SHARED / "corpora" / "city-reports-2024"
+
+
+def _city_texts(n_docs: int = 10) -> list[list[str]]:
+    from pipeline.structure import split
+    from pipeline.themes import normalize
+
+    cfg = load_config()
+    files = sorted(CITY.glob("*.txt"))[:n_docs]
+    return [[normalize(s["text"]) for s in split(p.read_text(encoding="utf-8", errors="replace"), cfg.structure)[1]]
+            for p in files]
+
+
+def _reference_counts(model, texts, types, args):
+    """The straightforward featurisation: unit_features of each text, counted over the model vocabulary."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pipeline.theme_model import unit_features
+
+    feats = [unit_features(t, ty, *args) for t, ty in zip(texts, types)]
+    return CountVectorizer(analyzer=lambda x: x, vocabulary=model.vocabulary, lowercase=False).transform(feats)
+
+
+def _same_sparse(a, b):
+    a, b = a.tocsr(), b.tocsr()
+    a.sort_indices()
+    b.sort_indices()
+    assert a.shape == b.shape
+    assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+    assert np.array_equal(a.data, b.data)
+
+
+@pytest.mark.skipif(not CITY.exists(), reason="shared corpus absent")
+def test_document_featurizer_counts_equal_unit_features_on_real_reports(matcher):
+    args = matcher._feature_args
+    featurizer = matcher.model.featurizer(*args)
+    for texts in _city_texts():
+        types = ["problem", "measure", None, "experience"] * (len(texts) // 4) + [None] * (len(texts) % 4)
+        _same_sparse(featurizer.counts(texts, types), _reference_counts(matcher.model, texts, types, args))
+
+
+def test_document_featurizer_handles_newlines_empty_texts_and_underscores(matcher):
+    args = matcher._feature_args
+    texts = ["社区工作者负担过重\n台账报表过多", "", "党员_老龄化 问题突出", "a_b c_d", "", "\r\n居民参与不足"]
+    types = ["problem"] * len(texts)
+    featurizer = matcher.model.featurizer(*args)
+    _same_sparse(featurizer.counts(texts, types), _reference_counts(matcher.model, texts, types, args))
+    _same_sparse(featurizer.counts(texts[:1], types[:1]), _reference_counts(matcher.model, texts[:1], types[:1], args))
+
+
+@pytest.mark.skipif(not CITY.exists(), reason="shared corpus absent")
+def test_prefilter_keeps_every_sentence_a_theme_pattern_matches(pattern_matcher):
+    """The Aho-Corasick prefilter may only skip (sentence, theme) pairs whose patterns find nothing."""
+    checked = 0
+    for texts in _city_texts(6):
+        candidates = pattern_matcher.prefilter.candidates(texts)
+        for j, theme in enumerate(pattern_matcher.compiled):
+            for row, text in enumerate(texts):
+                if theme.positive.search(text):
+                    checked += 1
+                    assert candidates[row, j], (theme.theme_id, text)
+        assert candidates.mean() < 0.5  # and it does skip most pairs
+    assert checked > 100
+
+
+def test_required_literals_are_conservative():
+    from pipeline.regex_literals import pattern_requirements
+
+    assert pattern_requirements("(党员|干部).{0,8}(老龄化|老化)") == [[{"党员", "干部"}, {"老龄化", "老化"}]]
+    assert pattern_requirements("摊派|(订阅|征订)(报刊|报纸)") == [[{"摊派"}], [{"订阅报刊", "订阅报纸", "征订报刊", "征订报纸"}]]
+    assert pattern_requirements("(?<=党)员") == [[{"员"}]]
+    assert pattern_requirements(r"(党)\1") == [[{"党"}]]
+    for unknown in ("(?i)app", ".*", "[^党]+", "(党员)?"):
+        assert pattern_requirements(unknown) == [[]], unknown
