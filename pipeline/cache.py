@@ -4,7 +4,7 @@ Each stage of a file is stored under a key that hashes everything its output dep
 bytes, the key of the stage before, the configuration sections and files the stage reads, and the code
 of the modules that compute it. A rerun over an unchanged corpus only reads the cache; changing the
 themes file redoes theme matching and nothing before it. Workers on a cluster write here (a shared file
-system or object store URL); the runner assembles the run's tables from it.
+system or object store URL).
 """
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
+import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -53,44 +54,64 @@ def code_digest(patterns: Iterable[str]) -> str:
 
 
 class StageCache:
-    """Parquet tables and a JSON record per key; writes are atomic (temp name, then move)."""
+    """One bundle file per key: each table as a compressed Arrow IPC stream, plus a JSON record.
+
+    A bundle is an Arrow IPC file with one row and one binary column per table, the record in its schema
+    metadata: one file to write and one to read per stage of a file (small Parquet files cost more to open
+    than to decode). Writes are atomic (temporary name, then move).
+    """
 
     def __init__(self, url: str):
         self.url = str(Path(url).expanduser()) if "://" not in url else url
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.fs.makedirs(self.root, exist_ok=True)
+        self.local = isinstance(self.fs, LocalFileSystem)
 
-    def _dir(self, key: str) -> str:
-        return f"{self.root}/{key[:2]}/{key}"
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{key[:2]}/{key}.arrow"
 
     def has(self, key: str) -> bool:
-        return self.fs.exists(f"{self._dir(key)}/meta.json")
+        return self.fs.exists(self._path(key))
 
     def save(self, key: str, tables: dict[str, pa.Table], meta: dict[str, Any]) -> None:
-        """Write tables and meta into a temporary folder, then move it into place (last writer wins)."""
-        final = self._dir(key)
-        tmp = f"{self.root}/tmp/{key}-{uuid.uuid4().hex[:8]}"
-        self.fs.makedirs(tmp, exist_ok=True)
-        for name, table in tables.items():
-            with self.fs.open(f"{tmp}/{name}.parquet", "wb") as fh:
-                pq.write_table(table, fh, compression="zstd")
-        with self.fs.open(f"{tmp}/meta.json", "w") as fh:
-            json.dump(meta, fh, ensure_ascii=False, default=str)
+        """Write the bundle under a temporary name, then move it into place (last writer wins)."""
+        columns = {name: _one_blob(_stream_bytes(table)) for name, table in tables.items()}
+        bundle = pa.table(columns).replace_schema_metadata(
+            {"meta": json.dumps(meta, ensure_ascii=False, default=str)})
+        final = self._path(key)
+        tmp = f"{self.root}/tmp/{key}-{uuid.uuid4().hex[:8]}.arrow"
+        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
         self.fs.makedirs(f"{self.root}/{key[:2]}", exist_ok=True)
-        if self.fs.exists(final):
-            self.fs.rm(tmp, recursive=True)
-            return
-        try:
-            self.fs.mv(tmp, final, recursive=True)
-        except (FileExistsError, OSError):
-            self.fs.rm(tmp, recursive=True)
-            if not self.has(key):
-                raise
+        with self.fs.open(tmp, "wb") as fh, pa.ipc.new_file(fh, bundle.schema) as writer:
+            writer.write_table(bundle)
+        self.fs.mv(tmp, final)
 
-    def load(self, key: str, name: str) -> pa.Table:
-        with self.fs.open(f"{self._dir(key)}/{name}.parquet", "rb") as fh:
-            return pq.read_table(fh)
+    def _reader(self, key: str) -> pa.ipc.RecordBatchFileReader:
+        path = self._path(key)
+        source = pa.memory_map(path) if self.local else pa.py_buffer(self.fs.cat_file(path))
+        return pa.ipc.open_file(source)
+
+    def load(self, key: str) -> dict[str, pa.Table]:
+        """Every table of a bundle."""
+        batch = self._reader(key).get_batch(0)
+        return {name: pa.ipc.open_stream(batch.column(name)[0].as_buffer()).read_all()
+                for name in batch.schema.names}
 
     def meta(self, key: str) -> dict[str, Any]:
-        with self.fs.open(f"{self._dir(key)}/meta.json", "r") as fh:
-            return json.load(fh)
+        return json.loads(self._reader(key).schema.metadata[b"meta"])
+
+
+def _one_blob(buffer: pa.Buffer) -> pa.Array:
+    """A one-element binary array over the buffer, without copying it."""
+    offsets = pa.py_buffer(np.array([0, buffer.size], dtype=np.int64))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, buffer])
+
+
+def _stream_bytes(table: pa.Table) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")  # twice as fast to write as zstd, 1.5x the size

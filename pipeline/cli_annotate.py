@@ -18,11 +18,16 @@ def fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
+def expected() -> tuple[type[Exception], ...]:
+    """Errors shown as a message, not a traceback (imported on demand: the tagger pulls in scikit-learn,
+    which would add two seconds to every zhili command)."""
     from pipeline.labels import LabelsError
     from pipeline.tagger import ModelError
 
-    expected = (ConfigError, LabelsError, ModelError, FileNotFoundError, ValueError, OSError)
+    return ConfigError, LabelsError, ModelError, FileNotFoundError, ValueError, OSError
+
+
+def register(app: typer.Typer) -> None:
 
     @app.command()
     def train(
@@ -43,7 +48,7 @@ def register(app: typer.Typer) -> None:
             if build_weak:
                 print(rebuild(cfg, build_weak))
             print(retrain(cfg, labels or [], folds))
-        except expected as exc:
+        except expected() as exc:
             fail(str(exc))
 
     @app.command()
@@ -57,7 +62,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             count = export_review(run, out, n)
-        except expected as exc:
+        except expected() as exc:
             fail(str(exc))
         print(f"wrote {count} sentences to {out}: fill in correct_type (a type, or 'ok'), then run "
               f"`zhili train --labels {out}`")
@@ -73,5 +78,5 @@ def register(app: typer.Typer) -> None:
 
         try:
             print(run_evaluation(load_config(config), folds, labels or []))
-        except expected as exc:
+        except expected() as exc:
             fail(str(exc))

@@ -1,6 +1,6 @@
 """Executors: the same work units run serially, on a local process pool, or on a Dask cluster.
 
-Results are yielded as they complete; the runner orders them by file, so the tables never depend on
+Results are yielded as they complete; the runner orders them by batch, so the tables never depend on
 which worker finished first.
 """
 from __future__ import annotations
@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from pipeline.stages import PipelineError
-from pipeline.work import FileSummary, FileTask, process_batch
+from pipeline.work import BatchResult, FileTask, process_batch
+
+Unit = tuple[int, list[FileTask]]  # a batch and its position, which numbers its part files
 
 
 def batches(tasks: list[FileTask], max_files: int, max_bytes: int = 4 << 20) -> list[list[FileTask]]:
@@ -29,20 +31,20 @@ def batches(tasks: list[FileTask], max_files: int, max_bytes: int = 4 << 20) -> 
     return out
 
 
-def _serial(work: list[list[FileTask]], fn: Callable, args: tuple) -> Iterator[list[FileSummary]]:
+def _serial(work: list[Unit], fn: Callable, args: tuple) -> Iterator[BatchResult]:
     for batch in work:
         yield fn(batch, *args)
 
 
-def _pool(work: list[list[FileTask]], fn: Callable, args: tuple, jobs: int) -> Iterator[list[FileSummary]]:
+def _pool(work: list[Unit], fn: Callable, args: tuple, jobs: int) -> Iterator[BatchResult]:
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(fn, batch, *args) for batch in work]
         for future in as_completed(futures):
             yield future.result()
 
 
-def _dask(work: list[list[FileTask]], fn: Callable, args: tuple, scheduler: str | None,
-          workers: int) -> Iterator[list[FileSummary]]:
+def _dask(work: list[Unit], fn: Callable, args: tuple, scheduler: str | None,
+          workers: int) -> Iterator[BatchResult]:
     from distributed import Client, LocalCluster, as_completed as dask_completed
 
     cluster = None
@@ -60,8 +62,8 @@ def _dask(work: list[list[FileTask]], fn: Callable, args: tuple, scheduler: str 
             cluster.close()
 
 
-def execute(work: list[list[FileTask]], args: tuple, executor: str, jobs: int,
-            scheduler: str | None = None) -> Iterator[list[FileSummary]]:
+def execute(work: list[Unit], args: tuple, executor: str, jobs: int,
+            scheduler: str | None = None) -> Iterator[BatchResult]:
     """Run process_batch over the work units; yields results as they complete."""
     if executor == "dask":
         return _dask(work, process_batch, args, scheduler, jobs)

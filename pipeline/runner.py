@@ -2,10 +2,12 @@
 
 1. per file, in workers (pipeline/work.py via pipeline/executors.py): ingest -> structure -> annotate ->
    themes.match, each stage's result kept in the content-addressed cache.
-2. per run, on one node: near-duplicates over the workers' signatures, then the run's tables assembled
-   from the cache in file order (so tables never depend on which worker finished first), streamed into
-   Parquet part files.
-3. per run: theme discovery on the problem and measure sentences no seeded theme explains; theme tables.
+   Each batch of files writes its rows as part files numbered by the batch's position (so tables never
+   depend on which worker finished first) and returns compact summaries.
+2. per run, on one node: near-duplicates over the workers' signatures, marked in the few documents
+   parts that hold one.
+3. per run: theme discovery on the problem and measure sentences no seeded theme explains, read part by
+   part; theme tables from the workers' per-article theme counts.
 
 A run whose every input key is unchanged is copied from the run-level cache instead. Outputs go through
 tables.RunWriter: written to a staging folder and swapped into place at the end.
@@ -22,14 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline import tables
 from pipeline.cache import StageCache, code_digest, digest, files_digest
 from pipeline.config import Config, load_config
 from pipeline.executors import batches, execute
 from pipeline.stages import PipelineError, check_stages, file_keys, stage_keys
-from pipeline.work import ANNOTATION_COLUMNS, FileSummary, FileTask
+from pipeline.work import PART_TABLES, BatchResult, FileTask
 
 __all__ = ["run_pipeline", "RunSummary", "PipelineError"]
 
@@ -78,105 +83,60 @@ def versions() -> dict[str, str]:
 # Phase 2 and 3: per run
 
 
-class PartBuffer:
-    """Collects rows of one table and writes a part file whenever enough have gathered."""
-
-    def __init__(self, writer: tables.RunWriter, name: str, rows_per_part: int):
-        self.writer, self.name, self.rows_per_part = writer, name, rows_per_part
-        self.pending: list[pa.Table] = []
-        self.rows = 0
-        self.total = 0
-
-    def add(self, table: pa.Table) -> None:
-        if table.num_rows:
-            self.pending.append(table)
-            self.rows += table.num_rows
-            if self.rows >= self.rows_per_part:
-                self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            self.writer.write_part(self.name, pa.concat_tables(self.pending))
-            self.total += self.rows
-            self.pending, self.rows = [], 0
-
-    def close(self) -> None:
-        self.flush()
-        if not self.total:
-            self.writer.write_part(self.name, tables.empty(self.name))
+def _mark_duplicates(writer: tables.RunWriter, results: list[BatchResult], dup: dict[str, str]) -> None:
+    """Fill documents.duplicate_of in the part files of the batches holding a near-duplicate (few)."""
+    for r in results:
+        if not any(d in dup for s in r.files for d in s.doc_ids):
+            continue
+        docs = pq.read_table(writer.staging / "documents" / f"part-{r.index:05d}.parquet")
+        column = pa.array([dup.get(d) for d in docs["doc_id"].to_pylist()], type=pa.string())
+        writer.write_part("documents", docs.set_column(docs.schema.get_field_index("duplicate_of"),
+                                                       "duplicate_of", column), r.index)
 
 
-def _assemble_file(s: FileSummary, cache: StageCache, dup: dict[str, str]) -> dict[str, pa.Table]:
-    """The rows of one file for each table, with duplicates and themes filled in."""
-    k1, k2, k3 = s.keys["ingest"], s.keys["annotate"], s.keys["themes"]
-    docs = cache.load(k1, "documents")
-    docs = docs.set_column(docs.schema.get_field_index("duplicate_of"), "duplicate_of",
-                           pa.array([dup.get(d) for d in docs["doc_id"].to_pylist()], type=pa.string()))
-    sentences = cache.load(k1, "sentences")
-    annotated = cache.load(k2, "annotations")
-    for name in ANNOTATION_COLUMNS:
-        sentences = sentences.set_column(sentences.schema.get_field_index(name), name, annotated[name])
-    themes = cache.load(k3, "themes")["themes"]
-    sentences = sentences.set_column(sentences.schema.get_field_index("themes"), "themes", themes)
-    return {
-        "documents": docs,
-        "sections": cache.load(k1, "sections"),
-        "sentences": sentences,
-        "mentions": cache.load(k1, "mentions"),
-        "sentence_themes": cache.load(k3, "sentence_themes"),
-    }
+def _discovery_pool(staging: Path, dup: dict[str, str], limit_hash: int) -> pd.DataFrame:
+    """Problem and measure sentences of originals that no seeded theme explains, read part by part
+    (hash-sampled when the run has more than themes.max_discovery_sentences)."""
+    folder = staging / "sentences"
+    frames = [pd.DataFrame(columns=["doc_id", "sent_id", "text", "type", "themes"])]
+    for part in sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []:
+        t = pq.read_table(part, columns=["doc_id", "sent_id", "text", "type", "themes"])
+        keep = pc.and_(pc.is_in(t["type"], pa.array(["problem", "measure"])),
+                       pc.equal(pc.list_value_length(t["themes"]), 0))
+        if dup:
+            keep = pc.and_(keep, pc.invert(pc.is_in(t["doc_id"], pa.array(list(dup)))))
+        frame = t.filter(keep).to_pandas()
+        if limit_hash < 2**32:
+            h = frame["text"].map(lambda s: int(hashlib.md5(s.encode()).hexdigest()[:8], 16))
+            frame = frame[h < limit_hash]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
-def _discovery_sample(sentences: pa.Table, dup: dict[str, str], limit_hash: int):
-    """Problem and measure sentences of originals that no seeded theme explains (hash-sampled at scale)."""
-    frame = sentences.select(["doc_id", "sent_id", "text", "type", "themes"]).to_pandas()
-    keep = frame["type"].isin(["problem", "measure"]) & (frame["themes"].map(len) == 0)
-    keep &= ~frame["doc_id"].isin(dup.keys())
-    frame = frame[keep]
-    if limit_hash < 2**32:
-        h = frame["text"].map(lambda t: int(hashlib.md5(t.encode()).hexdigest()[:8], 16))
-        frame = frame[h < limit_hash]
-    return frame
-
-
-def _assemble(writer: tables.RunWriter, ok: list[FileSummary], cache: StageCache, dup: dict[str, str],
-              cfg: Config, summary: RunSummary, timings: dict[str, float]) -> None:
-    """Stream every file's cached results into the run's part files, then the per-run theme tables."""
-    import pandas as pd
-
+def _theme_tables(writer: tables.RunWriter, results: list[BatchResult], dup: dict[str, str], cfg: Config,
+                  summary: RunSummary, timings: dict[str, float]) -> None:
+    """Theme discovery on the run's unexplained sentences, then the themes and doc_themes tables."""
     from pipeline import themes
 
-    buffers = {name: PartBuffer(writer, name, rows)
-               for name, rows in (("documents", 2000), ("sections", 200_000), ("sentences", 200_000),
-                                  ("mentions", 200_000), ("sentence_themes", 200_000))}
-    candidates: list[pd.DataFrame] = []
-    compact: list[pa.Table] = []
-    fraction = min(1.0, cfg.themes.max_discovery_sentences / max(1, sum(s.n_sentences for s in ok)))
-    limit = int(2**32 * fraction)
-    for s in ok:
-        parts = _assemble_file(s, cache, dup)
-        for name, table in parts.items():
-            buffers[name].add(table)
-        summary.articles += parts["documents"].num_rows
-        summary.sentences += parts["sentences"].num_rows
-        candidates.append(_discovery_sample(parts["sentences"], dup, limit))
-        compact.append(parts["sentences"].select(["doc_id", "sent_id", "type", "themes"]))
-    for b in buffers.values():
-        b.close()
-
+    files = [s for r in results for s in r.files]
+    n_sentences = sum(s.n_sentences for s in files)
+    limit = int(2**32 * min(1.0, cfg.themes.max_discovery_sentences / max(1, n_sentences)))
     t = time.perf_counter()
-    sentences = pa.concat_tables(compact).to_pandas() if compact else tables.empty("sentences").to_pandas()
-    sentences = sentences[~sentences["doc_id"].isin(dup.keys())]
-    pool = pd.concat(candidates, ignore_index=True) if candidates else sentences.iloc[:0]
-    discovered, discovered_links = (themes.discover(pool, cfg) if cfg.themes.discover and len(pool)
-                                    else ([], []))
+    pool = _discovery_pool(writer.staging, dup, limit)
+    discovered, links = themes.discover(pool, cfg) if cfg.themes.discover and len(pool) else ([], [])
     timings["theme_discovery"] = time.perf_counter() - t
-    if discovered_links:
-        writer.write_part("sentence_themes", tables.to_table("sentence_themes", discovered_links))
-    links = tables.read_table(writer.staging, "sentence_themes").to_pandas()
-    theme_rows, doc_theme_rows = themes.theme_tables(sentences, links, discovered, cfg)
-    writer.write("themes", tables.to_table("themes", theme_rows))
-    writer.write("doc_themes", tables.to_table("doc_themes", doc_theme_rows))
+    doc_themes = [r.doc_themes for r in results]
+    examples = [r.examples for r in results]
+    if links:
+        writer.write_part("sentence_themes", tables.to_table("sentence_themes", links), len(results))
+        sizes = {d: n for s in files for d, n in zip(s.doc_ids, s.doc_sentences)}
+        found_doc_themes, found_examples = themes.link_aggregates(pd.DataFrame(links), pool, sizes)
+        doc_themes.append(found_doc_themes)
+        examples.append(found_examples)
+    doc_themes = pd.concat(doc_themes, ignore_index=True)
+    doc_themes = doc_themes[~doc_themes["doc_id"].isin(dup.keys())].sort_values(["doc_id", "theme_id"])
+    writer.write("themes", tables.to_table("themes", themes.theme_rows(doc_themes, pd.concat(examples), discovered, cfg)))
+    writer.write("doc_themes", tables.to_table("doc_themes", doc_themes))
     summary.themes_discovered = len(discovered)
 
 
@@ -184,7 +144,7 @@ def run_key(tasks: list[FileTask], cfg: Config) -> str:
     """Everything the whole run's tables depend on: every file's last stage key, and the per-run steps."""
     return digest([(t.rel, t.keys["themes"]) for t in tasks], cfg.dedup.model_dump(), cfg.themes.model_dump(),
                   files_digest([cfg.resolve(cfg.themes.file)]),
-                  code_digest(["runner.py", "themes.py", "discover.py", "theme_model.py", "ingest/dedup.py", "tables.py"]))
+                  code_digest(["runner.py", "work.py", "themes.py", "discover.py", "theme_model.py", "ingest/dedup.py", "tables.py"]))
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -304,34 +264,38 @@ def _process(tasks: list[FileTask], root: Path, cfg: Config, cache: StageCache, 
     from pipeline.ingest import dedup
 
     t1 = time.perf_counter()
-    results: dict[str, FileSummary] = {}
-    done_bytes = 0
-    for result in execute(batches(tasks, cfg.run.batch_files), (str(root), cfg, cache.url), executor, n_jobs,
-                          scheduler):
-        for s in result:
-            results[s.rel] = s
-            done_bytes += s.size
+    units = list(enumerate(batches(tasks, cfg.run.batch_files)))
+    done: dict[int, BatchResult] = {}
+    done_files = done_bytes = 0
+    for result in execute(units, (str(root), cfg, cache.url, str(writer.staging)), executor, n_jobs, scheduler):
+        done[result.index] = result
+        done_files += len(result.files)
+        done_bytes += sum(s.size for s in result.files)
         if progress:
-            progress(len(results), done_bytes)
+            progress(done_files, done_bytes)
     timings["per_file_stages"] = time.perf_counter() - t1
-    ordered = [results[t.rel] for t in tasks if t.rel in results]
-    for s in ordered:
+    results = [done[i] for i in sorted(done)]
+    files = [s for r in results for s in r.files]
+    for s in files:
         errors.extend(s.errors)
         for stage, sec in s.seconds.items():
             summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + sec
-    ok = [s for s in ordered if s.complete]
-    summary.files_cached = sum(s.cached for s in ordered)
+    summary.files_cached = sum(s.cached for s in files)
+    summary.articles = sum(len(s.doc_ids) for s in files)
+    summary.sentences = sum(s.n_sentences for s in files)
 
     t2 = time.perf_counter()
-    dup = dedup.find_duplicates([d for s in ok for d in s.doc_ids], [g for s in ok for g in s.signatures], cfg)
+    dup = dedup.find_duplicates([d for s in files for d in s.doc_ids], [g for s in files for g in s.signatures], cfg)
+    _mark_duplicates(writer, results, dup)
     timings["dedup"] = time.perf_counter() - t2
     summary.duplicates = len(dup)
 
     t3 = time.perf_counter()
-    _assemble(writer, ok, cache, dup, cfg, summary, timings)
+    _theme_tables(writer, results, dup, cfg, summary, timings)
+    writer.ensure(*PART_TABLES)
     writer.write("errors", tables.to_table("errors", errors))
     summary.errors = len(errors)
-    timings["assemble"] = time.perf_counter() - t3 - timings.get("theme_discovery", 0.0)
+    timings["theme_tables"] = time.perf_counter() - t3 - timings["theme_discovery"]
 
 
 def _nothing_message(corpus: Path, tasks: list[FileTask], errors: list[dict]) -> str:

@@ -10,10 +10,12 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -108,7 +110,7 @@ THEMES = pa.schema([
     col("description", pa.string(), "what the theme covers"),
     col("top_terms", pa.list_(pa.string()), "most distinctive terms"),
     col("examples", pa.list_(pa.string()), "most typical sentences"),
-    col("n_sentences", pa.int32(), "rows of this article in sentences"),
+    col("n_sentences", pa.int32(), "sentences of non-duplicate articles linked to the theme"),
     col("n_documents", pa.int32(), "non-duplicate articles with the theme"),
     col("n_problem", pa.int32(), "its sentences tagged problem"),
     col("n_measure", pa.int32(), "its sentences tagged measure"),
@@ -118,7 +120,7 @@ THEMES = pa.schema([
 DOC_THEMES = pa.schema([
     col("doc_id", pa.string(), "article id (documents.doc_id)"),
     col("theme_id", pa.string(), "theme id (themes.theme_id)"),
-    col("n_sentences", pa.int32(), "rows of this article in sentences"),
+    col("n_sentences", pa.int32(), "sentences of this article linked to the theme"),
     col("share", pa.float32(), "n_sentences / sentences in the article"),
     col("n_problem", pa.int32(), "its sentences tagged problem"),
     col("n_measure", pa.int32(), "its sentences tagged measure"),
@@ -194,6 +196,22 @@ def write_parquet(table: pa.Table, path: str | Path) -> None:
     pq.write_table(table, str(path), compression="zstd")
 
 
+def write_part_file(run_url: str, name: str, index: int, table: pa.Table) -> str:
+    """Write RUN/NAME/part-INDEX.parquet on any fsspec file system, atomically (temporary name, then move).
+
+    Workers write the parts of their batch with this, so a retried task simply rewrites its parts.
+    """
+    fs, root = fsspec.core.url_to_fs(run_url)
+    folder = f"{root}/{name}"
+    fs.makedirs(folder, exist_ok=True)
+    final = f"{folder}/part-{index:05d}.parquet"
+    tmp = f"{folder}/.part-{index:05d}-{uuid.uuid4().hex[:8]}.tmp"
+    with fs.open(tmp, "wb") as fh:
+        pq.write_table(table.cast(SCHEMAS[name]), fh, compression="zstd")
+    fs.mv(tmp, final)
+    return final
+
+
 def recover(out: Path) -> None:
     """Finish an interrupted commit: if only the previous outputs (.NAME.old) exist, put them back."""
     old = out.with_name(f".{out.name}.old")
@@ -223,15 +241,11 @@ class RunWriter:
         write_parquet(table.cast(SCHEMAS[name]) if name in SCHEMAS else table, path)
         return path
 
-    def write_part(self, name: str, table: pa.Table) -> Path:
-        """Append a part file to the table directory NAME/ (streamed, partitioned runs)."""
-        n = self._parts.get(name, 0)
-        self._parts[name] = n + 1
-        folder = self.staging / name
-        folder.mkdir(exist_ok=True)
-        path = folder / f"part-{n:05d}.parquet"
-        write_parquet(table.cast(SCHEMAS[name]), path)
-        return path
+    def write_part(self, name: str, table: pa.Table, index: int | None = None) -> str:
+        """Write a part file of the table directory NAME/: the next one, or number `index`."""
+        n = self._parts.get(name, 0) if index is None else index
+        self._parts[name] = max(self._parts.get(name, 0), n + 1)
+        return write_part_file(str(self.staging), name, n, table)
 
     def write_json(self, name: str, data: Any) -> Path:
         path = self.staging / name

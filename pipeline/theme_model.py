@@ -174,6 +174,17 @@ class Featurizer:
         return x
 
 
+def _damped_weights(y: np.ndarray) -> dict[int, float]:
+    """Positives weighted by sqrt(negatives / positives), not the full ratio ("balanced").
+
+    Balanced weights make a rare theme fire on any vaguely similar sentence of another genre (measured on
+    city-reports-2024: model-only hits of capacity 202, party_coverage 247, rule_of_law 333, mostly wrong);
+    the square root cut those to 55, 20 and 90 for about 0.01 of cross-validated micro-F1.
+    """
+    pos = max(int(np.sum(y)), 1)
+    return {0: 1.0, 1: float(np.sqrt(max(len(y) - pos, 1) / pos))}
+
+
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear TF-IDF with l2 rows, done by hand so a loaded model needs only its arrays."""
     x = counts.astype(np.float64).tocsr()
@@ -205,8 +216,10 @@ class ThemeModel:
         coef = np.zeros((len(themes), x.shape[1]), dtype=np.float32)
         intercept = np.zeros(len(themes), dtype=np.float32)
         for k, theme in enumerate(themes):
-            clf = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=random_state)
-            clf.fit(x, targets[theme])
+            y = targets[theme]
+            clf = LogisticRegression(C=c, class_weight=_damped_weights(y), solver="liblinear",
+                                     random_state=random_state)
+            clf.fit(x, y)
             coef[k], intercept[k] = clf.coef_[0], clf.intercept_[0]
         vocab = {f: int(i) for f, i in counter.vocabulary_.items()}
         return cls(themes, vocab, idf.astype(np.float32), coef, intercept)

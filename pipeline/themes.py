@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -377,48 +378,79 @@ def cross_validate(cfg: Config, labels: list[dict], folds: int = 5) -> dict:
             "units": len(labels), "folds": n_splits}
 
 
-def _type_counts(frame: pd.DataFrame) -> dict[str, int]:
-    types = frame["type"].value_counts() if len(frame) else pd.Series(dtype=int)
-    return {f"n_{t}": int(types.get(t, 0)) for t in ("problem", "measure", "experience")}
+TYPED = ("problem", "measure", "experience")
+COUNT_COLUMNS = ["n_sentences", *(f"n_{t}" for t in TYPED)]
+DOC_THEME_COLUMNS = ["doc_id", "theme_id", "n_sentences", "share", *(f"n_{t}" for t in TYPED)]
 
 
-def theme_tables(sentences_df: pd.DataFrame, sentence_themes_df: pd.DataFrame, discovered_rows: list[dict],
-                 cfg: Config) -> tuple[list[dict], list[dict]]:
-    """THEMES rows for every seeded and discovered theme, and DOC_THEMES rows.
+def link_aggregates(links: pd.DataFrame, sentences: pd.DataFrame,
+                    doc_sizes: Mapping[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """doc_themes rows and example candidates for the theme links of some whole articles.
 
-    sentences_df: doc_id, sent_id, type (text optional: then examples are the top-scoring sentences);
-    sentence_themes_df: doc_id, sent_id, theme_id, score (seeded links, and discovered ones if given).
-    A discovered theme without links here keeps the counts computed by discovery.
+    links: doc_id, sent_id, theme_id, score; sentences: doc_id, sent_id, type, text; doc_sizes: sentences
+    per article (the share's denominator). Workers call this per batch, and the run node for discovered
+    links: no article spans two calls, so the run's doc_themes is the concatenation of the results and
+    theme_rows reduces the examples.
     """
-    specs = load_themes(cfg)
-    links = sentence_themes_df[["doc_id", "sent_id", "theme_id", "score"]] if len(sentence_themes_df) else \
-        pd.DataFrame(columns=["doc_id", "sent_id", "theme_id", "score"])
-    cols = ["doc_id", "sent_id", "type"] + (["text"] if "text" in sentences_df else [])
-    joined = links.merge(sentences_df[cols], on=["doc_id", "sent_id"], how="inner")
-    by_theme = {t: g for t, g in joined.groupby("theme_id")}
+    joined = links[["doc_id", "sent_id", "theme_id", "score"]].merge(
+        sentences[["doc_id", "sent_id", "type", "text"]], on=["doc_id", "sent_id"], how="inner")
+    return doc_theme_counts(joined, doc_sizes), theme_examples(joined)
+
+
+def doc_theme_counts(joined: pd.DataFrame, doc_sizes: Mapping[str, int]) -> pd.DataFrame:
+    """DOC_THEMES rows from links joined with their sentence's type."""
+    if not len(joined):
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c.startswith("n_") else "object")
+                             for c in DOC_THEME_COLUMNS})
+    frame = joined[["doc_id", "theme_id"]].assign(n_sentences=1)
+    for t in TYPED:
+        frame[f"n_{t}"] = (joined["type"] == t).astype("int64")
+    out = frame.groupby(["doc_id", "theme_id"], sort=True).sum().reset_index()
+    sizes = out["doc_id"].map(doc_sizes).fillna(out["n_sentences"]).clip(lower=1)
+    out["share"] = out["n_sentences"] / sizes
+    return out[DOC_THEME_COLUMNS]
+
+
+def theme_examples(joined: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """The k best-scoring distinct texts of each theme (theme_id, score, text), ties broken by text.
+
+    Taking the top k of the union of top-k lists gives the top k overall, so batches reduce cheaply.
+    """
+    if not len(joined):
+        return pd.DataFrame({"theme_id": pd.Series(dtype="object"), "score": pd.Series(dtype="float64"),
+                             "text": pd.Series(dtype="object")})
+    top = joined[["theme_id", "score", "text"]].sort_values(["theme_id", "score", "text"],
+                                                            ascending=[True, False, True])
+    top = top.drop_duplicates(["theme_id", "text"])
+    return top.groupby("theme_id", sort=False).head(k).reset_index(drop=True)
+
+
+def theme_rows(doc_themes: pd.DataFrame, examples: pd.DataFrame, discovered_rows: list[dict],
+               cfg: Config) -> list[dict]:
+    """THEMES rows for every seeded and discovered theme, counted over the run's doc_themes rows.
+
+    doc_themes should hold non-duplicate articles only. A discovered theme without rows there keeps the
+    counts computed by discovery.
+    """
+    totals = doc_themes.groupby("theme_id")[COUNT_COLUMNS].sum()
+    n_docs = doc_themes.groupby("theme_id")["doc_id"].nunique()
+    best = theme_examples(examples)
+    texts = {t: list(g["text"]) for t, g in best.groupby("theme_id")}
+
+    def counts(theme_id: str) -> dict[str, int]:
+        if theme_id not in totals.index:
+            return {}
+        row = totals.loc[theme_id]
+        return {"n_documents": int(n_docs[theme_id]), **{c: int(row[c]) for c in COUNT_COLUMNS}}
+
     rows = []
-    for theme_id, spec in specs.items():
-        g = by_theme.get(theme_id, joined.iloc[:0])
-        examples = []
-        if "text" in g and len(g):
-            examples = g.sort_values("score", ascending=False)["text"].drop_duplicates().head(3).tolist()
+    for theme_id, spec in load_themes(cfg).items():
         rows.append({"theme_id": theme_id, "name_zh": spec.name_zh, "name_en": spec.name_en, "kind": "seeded",
                      "description": spec.description, "top_terms": (spec.terms + spec.patterns)[:10],
-                     "examples": examples, "n_sentences": int(len(g)), "n_documents": int(g["doc_id"].nunique()),
-                     **_type_counts(g)})
-    for d in discovered_rows:
-        g = by_theme.get(d["theme_id"])
-        row = dict(d, kind="discovered")
-        if g is not None and len(g):
-            row.update(n_sentences=int(len(g)), n_documents=int(g["doc_id"].nunique()), **_type_counts(g))
-        rows.append(row)
-    per_doc = sentences_df.groupby("doc_id").size()
-    doc_rows = []
-    for (doc_id, theme_id), g in joined.groupby(["doc_id", "theme_id"]):
-        n = int(len(g))
-        doc_rows.append({"doc_id": doc_id, "theme_id": theme_id, "n_sentences": n,
-                         "share": n / max(int(per_doc.get(doc_id, n)), 1), **_type_counts(g)})
-    return rows, doc_rows
+                     "examples": texts.get(theme_id, []), "n_documents": 0, **dict.fromkeys(COUNT_COLUMNS, 0),
+                     **counts(theme_id)})
+    rows.extend({**d, "kind": "discovered", **counts(d["theme_id"])} for d in discovered_rows)
+    return rows
 
 
 def discover(sentences: pd.DataFrame, cfg: Config) -> tuple[list[dict], list[dict]]:

@@ -1,8 +1,9 @@
 """Per-file work, run inside workers: ingest -> structure -> annotate -> themes.match, each cached.
 
-Workers receive file paths and return compact summaries (counts, near-duplicate signatures, errors);
-tables go to the cache (pipeline/cache.py), never back through the executor, and token lists never
-leave the worker. One bad article or stage becomes an error row, never a crashed run.
+Workers receive file paths, write their batch's rows as part files of the run (and each stage's result
+to the cache, pipeline/cache.py) and return compact summaries: counts, near-duplicate signatures,
+errors, per-article theme counts. Tables and token lists never travel back through the executor.
+One bad article or stage becomes an error row, never a crashed run.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from pipeline import tables
@@ -39,11 +41,11 @@ class FileSummary:
     size: int
     keys: dict[str, str] = field(default_factory=dict)
     doc_ids: list[str] = field(default_factory=list)
+    doc_sentences: list[int] = field(default_factory=list)  # sentences per article, as doc_ids
     signatures: list[np.ndarray] = field(default_factory=list)
     n_sentences: int = 0
     errors: list[dict] = field(default_factory=list)
-    cached: bool = False
-    complete: bool = False  # every stage's result is in the cache
+    cached: bool = False  # every stage came from the cache
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, work done for this file
 
 
@@ -203,50 +205,90 @@ def _match_file(base: dict[str, pa.Table], annotated: pa.Table, rel: str, w: _Wo
     return {"themes": themes, "sentence_themes": tables.to_table("sentence_themes", st_rows)}, errors
 
 
-def process_file(task: FileTask, root: Path, cfg: Config, cache: StageCache) -> FileSummary:
-    """All per-file stages, each taken from the cache when its inputs are unchanged."""
+def _file_tables(base: dict[str, pa.Table], annotated: pa.Table, matched: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The rows of one file for each part table (documents.duplicate_of is set later, on the run node)."""
+    sentences = base["sentences"]
+    for name in ANNOTATION_COLUMNS:
+        sentences = sentences.set_column(sentences.schema.get_field_index(name), name, annotated[name])
+    sentences = sentences.set_column(sentences.schema.get_field_index("themes"), "themes", matched["themes"]["themes"])
+    return {"documents": base["documents"], "sections": base["sections"], "sentences": sentences,
+            "mentions": base["mentions"], "sentence_themes": matched["sentence_themes"]}
+
+
+def process_file(task: FileTask, root: Path, cfg: Config,
+                 cache: StageCache) -> tuple[FileSummary, dict[str, pa.Table] | None]:
+    """All per-file stages, each taken from the cache when its inputs are unchanged; the file's rows."""
     summary = FileSummary(rel=task.rel, size=task.size, keys=task.keys)
     w = _workers(cfg)
     clock = functools.partial(timed, summary.seconds)
     k_ingest, k_annot, k_themes = task.keys["ingest"], task.keys["annotate"], task.keys["themes"]
-    summary.cached = cache.has(k_themes)
     if cache.has(k_ingest):
-        summary.errors.extend(cache.meta(k_ingest)["errors"])
-        sig_table = cache.load(k_ingest, "signatures")
-        base = None
+        base, meta = cache.load(k_ingest), cache.meta(k_ingest)
+        summary.errors.extend(meta["errors"])
     else:
         base, errors = _ingest_file(task, root, cfg, w, clock)
         summary.errors.extend(errors)
         if not base["documents"].num_rows and errors:
-            return summary  # a failed read is not cached: the next run tries again
-        cache.save(k_ingest, base, {"errors": errors, "n_sentences": base["sentences"].num_rows})
-        sig_table = base["signatures"]
+            return summary, None  # a failed read is not cached: the next run tries again
+        cache.save(k_ingest, base, {"errors": errors})
+    sig_table = base["signatures"]
     summary.doc_ids = sig_table["doc_id"].to_pylist()
     summary.signatures = [np.asarray(s, dtype=np.uint64) for s in sig_table["signature"].to_pylist()]
-    summary.n_sentences = cache.meta(k_ingest)["n_sentences"]
-    if summary.cached:
-        summary.errors.extend(cache.meta(k_annot)["errors"] + cache.meta(k_themes)["errors"])
-        summary.complete = True
-        return summary
-    if base is None:
-        base = {n: cache.load(k_ingest, n) for n in ("sections", "sentences")}
+    summary.doc_sentences = base["documents"]["n_sentences"].to_pylist()
+    summary.n_sentences = base["sentences"].num_rows
+    summary.cached = cache.has(k_themes)
     if cache.has(k_annot):
-        annotated = cache.load(k_annot, "annotations")
+        annotated = cache.load(k_annot)["annotations"]
         summary.errors.extend(cache.meta(k_annot)["errors"])
     else:
         with clock("annotate"):
             annotated, errors = _annotate_file(base, task.rel, w)
         summary.errors.extend(errors)
         cache.save(k_annot, {"annotations": annotated}, {"errors": errors})
-    with clock("themes"):
-        matched, errors = _match_file(base, annotated, task.rel, w)
-    summary.errors.extend(errors)
-    cache.save(k_themes, matched, {"errors": errors})
-    summary.complete = True
-    return summary
+    if summary.cached:
+        matched = cache.load(k_themes)
+        summary.errors.extend(cache.meta(k_themes)["errors"])
+    else:
+        with clock("themes"):
+            matched, errors = _match_file(base, annotated, task.rel, w)
+        summary.errors.extend(errors)
+        cache.save(k_themes, matched, {"errors": errors})
+    return summary, _file_tables(base, annotated, matched)
 
 
-def process_batch(batch: list[FileTask], root: str, cfg: Config, cache_url: str) -> list[FileSummary]:
-    """The unit of work shipped to a worker: a few files, by path."""
+PART_TABLES = ("documents", "sections", "sentences", "mentions", "sentence_themes")
+
+
+@dataclass
+class BatchResult:
+    """What a worker returns for a batch; its rows are already in the run's part files number `index`."""
+
+    index: int
+    files: list[FileSummary]
+    doc_themes: pd.DataFrame  # DOC_THEMES rows of the batch's articles (duplicates included)
+    examples: pd.DataFrame  # best example candidates per theme (themes.theme_examples)
+
+
+def process_batch(unit: tuple[int, list[FileTask]], root: str, cfg: Config, cache_url: str,
+                  run_url: str) -> BatchResult:
+    """The unit of work shipped to a worker: a few files by path; it writes their part files itself."""
+    from pipeline import themes
+
+    index, batch = unit
     cache = StageCache(cache_url)
-    return [process_file(task, Path(root), cfg, cache) for task in batch]
+    summaries, parts = [], {name: [] for name in PART_TABLES}
+    for task in batch:
+        summary, file_tables = process_file(task, Path(root), cfg, cache)
+        summaries.append(summary)
+        if file_tables is not None:
+            for name in PART_TABLES:
+                parts[name].append(file_tables[name])
+    merged = {name: pa.concat_tables(ts) if ts else tables.empty(name) for name, ts in parts.items()}
+    for name, table in merged.items():
+        if table.num_rows:
+            tables.write_part_file(run_url, name, index, table)
+    docs = merged["documents"]
+    sizes = dict(zip(docs["doc_id"].to_pylist(), docs["n_sentences"].to_pylist()))
+    links = merged["sentence_themes"].select(["doc_id", "sent_id", "theme_id", "score"]).to_pandas()
+    sentences = merged["sentences"].select(["doc_id", "sent_id", "type", "text"]).to_pandas()
+    return BatchResult(index, summaries, *themes.link_aggregates(links, sentences, sizes))

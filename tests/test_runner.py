@@ -94,11 +94,41 @@ def test_changed_file_reprocesses_that_file_alone(tmp_path):
     assert second.files_cached == first.files - 1
 
 
+def one_file_batches():
+    """The default config with one file per batch: every file is its own work unit and part file."""
+    cfg = load_config()
+    cfg.run.batch_files = 1
+    return cfg
+
+
 def test_jobs_one_and_two_give_identical_tables(tmp_path):
     cache1, cache2 = str(tmp_path / "c1"), str(tmp_path / "c2")
-    pipeline.run(CITY, out=tmp_path / "j1", jobs=1, cache_dir=cache1)
-    pipeline.run(CITY, out=tmp_path / "j2", jobs=2, cache_dir=cache2)
+    pipeline.run(CITY, out=tmp_path / "j1", jobs=1, cache_dir=cache1, config=one_file_batches())
+    pipeline.run(CITY, out=tmp_path / "j2", jobs=2, cache_dir=cache2, config=one_file_batches())
     assert content_hashes(tmp_path / "j1") == content_hashes(tmp_path / "j2")
+
+
+def test_duplicates_across_batches_are_marked_and_left_out_of_theme_counts(tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    for name, source in (("a.txt", "天津.txt"), ("b.txt", "北京.txt"), ("c.txt", "天津.txt")):
+        shutil.copy(CITY / source, corpus / name)
+    summary = pipeline.run(corpus, out=out, jobs=2, cache_dir=str(tmp_path / "c"), config=one_file_batches())
+    assert summary.duplicates == 1
+    assert sorted(p.name for p in (out / "sentences").glob("*.parquet")) == [f"part-{i:05d}.parquet" for i in range(3)]
+    docs = tables.load(out, "documents").set_index("source_path")
+    assert docs.loc["c.txt", "duplicate_of"] == docs.loc["a.txt", "doc_id"]
+    assert docs["duplicate_of"].isna().sum() == 2
+    originals = {docs.loc["a.txt", "doc_id"], docs.loc["b.txt", "doc_id"]}
+    doc_themes = tables.load(out, "doc_themes")
+    assert set(doc_themes["doc_id"]) == originals
+    links = tables.load(out, "sentence_themes")
+    themes = tables.load(out, "themes").set_index("theme_id")
+    seeded = themes[themes["kind"] == "seeded"]
+    counted = links[links["doc_id"].isin(originals) & links["theme_id"].isin(seeded.index)]
+    assert int(seeded["n_sentences"].sum()) == len(counted) > 0
+    assert (seeded["n_documents"] <= 2).all()
+    assert all(len(e) <= 3 for e in seeded["examples"])
 
 
 def test_nothing_readable_is_a_clear_error_and_keeps_previous_outputs(tmp_path):
