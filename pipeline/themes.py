@@ -446,7 +446,7 @@ def theme_rows(doc_themes: pd.DataFrame, examples: pd.DataFrame, discovered_rows
     rows = []
     for theme_id, spec in load_themes(cfg).items():
         rows.append({"theme_id": theme_id, "name_zh": spec.name_zh, "name_en": spec.name_en, "kind": "seeded",
-                     "description": spec.description, "top_terms": (spec.terms + spec.patterns)[:10],
+                     "description": spec.description, "top_terms": spec.terms[:10],
                      "examples": texts.get(theme_id, []), "n_documents": 0, **dict.fromkeys(COUNT_COLUMNS, 0),
                      **counts(theme_id)})
     rows.extend({**d, "kind": "discovered", **counts(d["theme_id"])} for d in discovered_rows)
