@@ -314,3 +314,9 @@ def test_required_literals_are_conservative():
     assert pattern_requirements(r"(党)\1") == [[{"党"}]]
     for unknown in ("(?i)app", ".*", "[^党]+", "(党员)?"):
         assert pattern_requirements(unknown) == [[]], unknown
+
+
+def test_youth_services_are_not_aging_membership(pattern_matcher):
+    # city work report: 青少年 must not read as "few young cadres" (青年人才 … 少)
+    assert "aging_membership" not in _themes(pattern_matcher, "升级青年人才驿站,打造青少年综合服务示范小站30个。", "measure")
+    assert "aging_membership" in _themes(pattern_matcher, "村里年轻党员越来越少,后备力量不足。", "problem")
