@@ -389,6 +389,13 @@ def _run_char(cp: np.ndarray) -> np.ndarray:
             | ((cp >= 0x20000) & (cp <= 0x2FA1F)))
 
 
+def _token_offsets(toks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of consecutive tokens in the text they tile."""
+    lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+    ends = np.cumsum(lens)
+    return ends - lens, ends
+
+
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
 
@@ -506,17 +513,14 @@ class Featurizer:
         """Tokens of the joined text and their start offsets; a token never crosses a sentence boundary
         (if the segmenter joined across a separator, the document is cut sentence by sentence instead)."""
         toks = self.cut(joined)
-        lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(toks) else np.zeros(0, np.int64)
-        ends = starts + lens
+        starts, ends = _token_offsets(toks)
         if len(toks) and not np.array_equal(owner[starts], owner[ends - 1]):
             toks = []
             for i, t in enumerate(texts):
                 if i:
                     toks.append(SEPARATOR)
                 toks.extend(self.cut(t))
-            lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-            starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(toks) else np.zeros(0, np.int64)
+            starts, _ = _token_offsets(toks)
         return toks, starts
 
     def _local_bounds(self, joined: str, cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -91,14 +91,13 @@ class StageCache:
         source = pa.memory_map(path) if self.local else pa.py_buffer(self.fs.cat_file(path))
         return pa.ipc.open_file(source)
 
-    def load(self, key: str) -> dict[str, pa.Table]:
-        """Every table of a bundle."""
-        batch = self._reader(key).get_batch(0)
-        return {name: pa.ipc.open_stream(batch.column(name)[0].as_buffer()).read_all()
-                for name in batch.schema.names}
-
-    def meta(self, key: str) -> dict[str, Any]:
-        return json.loads(self._reader(key).schema.metadata[b"meta"])
+    def load(self, key: str) -> tuple[dict[str, pa.Table], dict[str, Any]]:
+        """Every table of a bundle, and its record, from one read."""
+        reader = self._reader(key)
+        batch = reader.get_batch(0)
+        found = {name: pa.ipc.open_stream(batch.column(name)[0].as_buffer()).read_all()
+                 for name in batch.schema.names}
+        return found, json.loads(reader.schema.metadata[b"meta"])
 
 
 def _one_blob(buffer: pa.Buffer) -> pa.Array:

@@ -8,6 +8,7 @@ wide character classes) means "no literal known" and the theme is then run on ev
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from re import IGNORECASE, _constants as C, _parser as sre  # noqa: PLC2701 (stdlib regex parser)
 
 MAX_PRODUCT = 64  # largest set of exact strings a run of literals and small classes is expanded to
@@ -27,6 +28,17 @@ def _class_chars(items: list) -> set[str] | None:
     return chars
 
 
+def _union(alternatives: list, strings: Callable[[list], set[str] | None]) -> set[str] | None:
+    """The strings of every alternative of a branch together, or None when one of them has none."""
+    out: set[str] = set()
+    for seq in alternatives:
+        found = strings(seq)
+        if found is None:
+            return None
+        out |= found
+    return out
+
+
 def _exact_item(op, av) -> set[str] | None:
     """The finite set of strings one parsed item matches, or None when unbounded or not understood."""
     if op is C.LITERAL:
@@ -36,13 +48,8 @@ def _exact_item(op, av) -> set[str] | None:
     if op is C.SUBPATTERN:
         return None if av[1] & IGNORECASE else exact(av[3])
     if op is C.BRANCH:
-        out: set[str] = set()
-        for seq in av[1]:
-            found = exact(seq)
-            if found is None:
-                return None
-            out |= found
-        return out if len(out) <= MAX_PRODUCT else None
+        out = _union(av[1], exact)
+        return out if out is not None and len(out) <= MAX_PRODUCT else None
     if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[1] <= MAX_REPEAT:
         piece = exact(av[2])
         if piece is None:
@@ -75,13 +82,7 @@ def _required_item(op, av) -> set[str] | None:
     if op is C.SUBPATTERN:
         return None if av[1] & IGNORECASE else required(av[3])
     if op is C.BRANCH:
-        out: set[str] = set()
-        for seq in av[1]:
-            found = required(seq)
-            if found is None:
-                return None
-            out |= found
-        return out
+        return _union(av[1], required)
     if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
         return required(av[2])
     return None

@@ -88,7 +88,7 @@ def _mark_duplicates(writer: tables.RunWriter, results: list[BatchResult], dup: 
     for r in results:
         if not any(d in dup for s in r.files for d in s.doc_ids):
             continue
-        docs = pq.read_table(writer.staging / "documents" / f"part-{r.index:05d}.parquet")
+        docs = pq.read_table(writer.staging / "documents" / tables.part_name(r.index))
         column = pa.array([dup.get(d) for d in docs["doc_id"].to_pylist()], type=pa.string())
         writer.write_part("documents", docs.set_column(docs.schema.get_field_index("duplicate_of"),
                                                        "duplicate_of", column), r.index)

@@ -196,6 +196,11 @@ def write_parquet(table: pa.Table, path: str | Path) -> None:
     pq.write_table(table, str(path), compression="zstd")
 
 
+def part_name(index: int) -> str:
+    """File name of part `index` of a table directory (ordered by name = ordered by index)."""
+    return f"part-{index:05d}.parquet"
+
+
 def write_part_file(run_url: str, name: str, index: int, table: pa.Table) -> str:
     """Write RUN/NAME/part-INDEX.parquet on any fsspec file system, atomically (temporary name, then move).
 
@@ -204,7 +209,7 @@ def write_part_file(run_url: str, name: str, index: int, table: pa.Table) -> str
     fs, root = fsspec.core.url_to_fs(run_url)
     folder = f"{root}/{name}"
     fs.makedirs(folder, exist_ok=True)
-    final = f"{folder}/part-{index:05d}.parquet"
+    final = f"{folder}/{part_name(index)}"
     tmp = f"{folder}/.part-{index:05d}-{uuid.uuid4().hex[:8]}.tmp"
     with fs.open(tmp, "wb") as fh:
         pq.write_table(table.cast(SCHEMAS[name]), fh, compression="zstd")

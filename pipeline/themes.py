@@ -463,31 +463,23 @@ def discover(sentences: pd.DataFrame, cfg: Config) -> tuple[list[dict], list[dic
 def summarize_run(run: str | Path) -> list[dict]:
     """Every theme of a run with its sentences and articles by type, top terms and examples (for the CLI).
 
-    Articles are the run's non-duplicate documents; counts come from sentence_themes joined to sentences.
+    Counts come from the run's doc_themes table (non-duplicate articles, one row per article and theme),
+    so the sentences table is never read.
     """
     from pipeline.tables import load
 
     themes_df = load(run, "themes")
-    links = load(run, "sentence_themes", ["doc_id", "sent_id", "theme_id", "score"])
-    sents = load(run, "sentences", ["doc_id", "sent_id", "type", "text"])
-    docs = load(run, "documents", ["doc_id", "duplicate_of"])
-    originals = set(docs.loc[docs["duplicate_of"].isna(), "doc_id"])
-    joined = links[links["doc_id"].isin(originals)].merge(sents, on=["doc_id", "sent_id"], how="inner")
-    joined = joined.drop_duplicates(["doc_id", "sent_id", "theme_id"])
+    per_doc = load(run, "doc_themes")
     out = []
     for row in themes_df.to_dict("records"):
-        g = joined[joined["theme_id"] == row["theme_id"]]
+        g = per_doc[per_doc["theme_id"] == row["theme_id"]]
         summary = {k: row[k] for k in ("theme_id", "name_zh", "name_en", "kind")}
-        for t in ("problem", "measure", "experience"):
-            gt = g[g["type"] == t]
-            summary[f"sentences_{t}"] = int(len(gt))
-            summary[f"articles_{t}"] = int(gt["doc_id"].nunique())
-        summary["sentences"], summary["articles"] = int(len(g)), int(g["doc_id"].nunique())
+        for t in TYPED:
+            summary[f"sentences_{t}"] = int(g[f"n_{t}"].sum())
+            summary[f"articles_{t}"] = int((g[f"n_{t}"] > 0).sum())
+        summary["sentences"], summary["articles"] = int(g["n_sentences"].sum()), int(len(g))
         summary["top_terms"] = list(row["top_terms"] if row["top_terms"] is not None else [])
-        examples = list(row["examples"] if row["examples"] is not None else [])
-        if not examples and len(g):
-            examples = g.sort_values("score", ascending=False)["text"].drop_duplicates().head(3).tolist()
-        summary["examples"] = examples
+        summary["examples"] = list(row["examples"] if row["examples"] is not None else [])
         out.append(summary)
     return out
 

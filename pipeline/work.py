@@ -223,7 +223,7 @@ def process_file(task: FileTask, root: Path, cfg: Config,
     clock = functools.partial(timed, summary.seconds)
     k_ingest, k_annot, k_themes = task.keys["ingest"], task.keys["annotate"], task.keys["themes"]
     if cache.has(k_ingest):
-        base, meta = cache.load(k_ingest), cache.meta(k_ingest)
+        base, meta = cache.load(k_ingest)
         summary.errors.extend(meta["errors"])
     else:
         base, errors = _ingest_file(task, root, cfg, w, clock)
@@ -238,16 +238,17 @@ def process_file(task: FileTask, root: Path, cfg: Config,
     summary.n_sentences = base["sentences"].num_rows
     summary.cached = cache.has(k_themes)
     if cache.has(k_annot):
-        annotated = cache.load(k_annot)["annotations"]
-        summary.errors.extend(cache.meta(k_annot)["errors"])
+        found, meta = cache.load(k_annot)
+        annotated = found["annotations"]
+        summary.errors.extend(meta["errors"])
     else:
         with clock("annotate"):
             annotated, errors = _annotate_file(base, task.rel, w)
         summary.errors.extend(errors)
         cache.save(k_annot, {"annotations": annotated}, {"errors": errors})
     if summary.cached:
-        matched = cache.load(k_themes)
-        summary.errors.extend(cache.meta(k_themes)["errors"])
+        matched, meta = cache.load(k_themes)
+        summary.errors.extend(meta["errors"])
     else:
         with clock("themes"):
             matched, errors = _match_file(base, annotated, task.rel, w)

@@ -143,6 +143,15 @@ def check_sound(o: Outcome) -> None:
         assert "\ufffd" not in text[:100_000] or path.endswith("replaced.txt"), path
 
 
+def run_bad(tmp_path: Path, build) -> tuple[Outcome, str]:
+    """Run the good document beside one bad input made by build(corpus); the run is checked for soundness."""
+    corpus = corpus_with_good(tmp_path)
+    name = build(corpus)
+    o = run_corpus(corpus, tmp_path)
+    check_sound(o)
+    return o, name
+
+
 def offsets_valid(o: Outcome, source_path: str) -> pd.DataFrame:
     doc = o.doc(source_path)
     sents = o.sentences_of(source_path)
@@ -384,10 +393,7 @@ def b_csv_ragged(corpus: Path) -> str:
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_bad_file_becomes_an_error_row_and_the_good_document_is_processed(tmp_path, case):
     build, stage, error, hint = ERROR_CASES[case]
-    corpus = corpus_with_good(tmp_path)
-    name = build(corpus)
-    o = run_corpus(corpus, tmp_path)
-    check_sound(o)
+    o, name = run_bad(tmp_path, build)
     err = o.error(name)
     assert re.fullmatch(stage, err["stage"]) and re.search(error, err["error"]) and re.search(hint, err["hint"]), err
     assert list(o.docs["source_path"]) == [GOOD.name]
@@ -395,10 +401,7 @@ def test_bad_file_becomes_an_error_row_and_the_good_document_is_processed(tmp_pa
 
 
 def test_mixed_encodings_in_one_file_are_decoded_line_by_line(tmp_path):
-    corpus = corpus_with_good(tmp_path)
-    name = b_mixed_encodings(corpus)
-    o = run_corpus(corpus, tmp_path)
-    check_sound(o)
+    o, name = run_bad(tmp_path, b_mixed_encodings)
     doc = o.doc(name)
     assert doc["encoding"].startswith("mixed utf-8 + gb18030")
     original = OTHER.read_text(encoding="utf-8")
@@ -409,10 +412,7 @@ def test_mixed_encodings_in_one_file_are_decoded_line_by_line(tmp_path):
 
 
 def test_a_few_invalid_utf8_bytes_are_replaced_and_counted(tmp_path):
-    corpus = corpus_with_good(tmp_path)
-    name = b_invalid_utf8(corpus)
-    o = run_corpus(corpus, tmp_path)
-    check_sound(o)
+    o, name = run_bad(tmp_path, b_invalid_utf8)
     doc = o.doc(name)
     assert re.fullmatch(r"utf-8 \(\d+ invalid bytes replaced\)", doc["encoding"])
     assert 1 <= doc["text"].count("\ufffd") <= 6
@@ -420,10 +420,7 @@ def test_a_few_invalid_utf8_bytes_are_replaced_and_counted(tmp_path):
 
 
 def test_a_sentence_of_100000_characters_is_cut_with_valid_offsets(tmp_path):
-    corpus = corpus_with_good(tmp_path)
-    name = b_long_sentence(corpus)
-    o = run_corpus(corpus, tmp_path)
-    check_sound(o)
+    o, name = run_bad(tmp_path, b_long_sentence)
     sents = offsets_valid(o, name)
     limit = CFG.structure.max_sentence_chars
     assert sents["text"].str.len().max() <= limit and len(sents) >= 100_000 // limit
@@ -432,10 +429,7 @@ def test_a_sentence_of_100000_characters_is_cut_with_valid_offsets(tmp_path):
 
 
 def test_deeply_nested_html_keeps_its_text(tmp_path):
-    corpus = corpus_with_good(tmp_path)
-    name = b_nested_html(corpus)
-    o = run_corpus(corpus, tmp_path)
-    check_sound(o)
+    o, name = run_bad(tmp_path, b_nested_html)
     doc = o.doc(name)
     body = re.sub(r"\s", "", OTHER.read_text(encoding="utf-8"))
     assert doc["title"] == "深层嵌套" and re.sub(r"\s", "", doc["text"]) == body
@@ -443,10 +437,7 @@ def test_deeply_nested_html_keeps_its_text(tmp_path):
 
 
 def test_malformed_html_is_read_without_markup(tmp_path):
-    corpus = corpus_with_good(tmp_path)
-    name = b_malformed_html(corpus)
-    o = run_corpus(corpus, tmp_path)
-    check_sound(o)
+    o, name = run_bad(tmp_path, b_malformed_html)
     text = o.doc(name)["text"]
     assert not re.search(r"</?[a-z]+[\s>/]|&nbsp", text)  # no tags; "&#x;" is not an entity, so it stays
     kept = len(re.sub(r"\s", "", text)) / len(re.sub(r"\s", "", OTHER.read_text(encoding="utf-8")))
@@ -455,10 +446,7 @@ def test_malformed_html_is_read_without_markup(tmp_path):
 
 
 def test_ragged_csv_rows_are_read_and_reported(tmp_path):
-    corpus = corpus_with_good(tmp_path)
-    name = b_csv_ragged(corpus)
-    o = run_corpus(corpus, tmp_path)
-    check_sound(o)
+    o, name = run_bad(tmp_path, b_csv_ragged)
     rows = o.docs[o.docs["source_path"] == name]
     assert len(rows) == 6 and set(rows["title"]) == {f"报告{i}" for i in range(6)}
     err = o.error(name)
