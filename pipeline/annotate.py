@@ -491,7 +491,17 @@ class Featurizer:
 
     def _context_keys(self, kinds: list, is_heading: bool, heading_text: str) -> tuple[list[int], str | None, str | None]:
         """Keys of a sentence context (its enclosing heading kinds and words), the nearest kind and its
-        evidence string."""
+        evidence string; memoised, since documents of one genre share most of their contexts."""
+        memo = self.__dict__.setdefault("_context_memo", {})
+        key = (tuple(kinds), is_heading, heading_text)
+        if key not in memo:
+            if len(memo) > 100_000:
+                memo.clear()
+            memo[key] = self._compute_context_keys(kinds, is_heading, heading_text)
+        return memo[key]
+
+    def _compute_context_keys(self, kinds: list, is_heading: bool,
+                              heading_text: str) -> tuple[list[int], str | None, str | None]:
         names = []
         seen: set = set()
         near, evidence = None, None

@@ -54,15 +54,17 @@ def code_digest(patterns: Iterable[str]) -> str:
 
 
 class StageCache:
-    """One bundle file per key: each table as a compressed Arrow IPC stream, plus a JSON record.
+    """One bundle file per key: each table as an Arrow IPC stream (compressed as run.cache_compression
+    says), plus a JSON record.
 
     A bundle is an Arrow IPC file with one row and one binary column per table, the record in its schema
     metadata: one file to write and one to read per stage of a file (small Parquet files cost more to open
     than to decode). Writes are atomic (temporary name, then move).
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, compression: str = "none"):
         self.url = str(Path(url).expanduser()) if "://" not in url else url
+        self.options = pa.ipc.IpcWriteOptions(compression=None if compression == "none" else compression)
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.fs.makedirs(self.root, exist_ok=True)
         self.local = isinstance(self.fs, LocalFileSystem)
@@ -75,7 +77,7 @@ class StageCache:
 
     def save(self, key: str, tables: dict[str, pa.Table], meta: dict[str, Any]) -> None:
         """Write the bundle under a temporary name, then move it into place (last writer wins)."""
-        columns = {name: _one_blob(_stream_bytes(table)) for name, table in tables.items()}
+        columns = {name: _one_blob(_stream_bytes(table, self.options)) for name, table in tables.items()}
         bundle = pa.table(columns).replace_schema_metadata(
             {"meta": json.dumps(meta, ensure_ascii=False, default=str)})
         final = self._path(key)
@@ -106,11 +108,8 @@ def _one_blob(buffer: pa.Buffer) -> pa.Array:
     return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, buffer])
 
 
-def _stream_bytes(table: pa.Table) -> pa.Buffer:
+def _stream_bytes(table: pa.Table, options: pa.ipc.IpcWriteOptions) -> pa.Buffer:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return sink.getvalue()
-
-
-_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")  # twice as fast to write as zstd, 1.5x the size

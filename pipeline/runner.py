@@ -217,7 +217,7 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
     if fresh:
         cache_url = str(out.resolve().parent / f".{out.name}.fresh-cache")
         shutil.rmtree(cache_url, ignore_errors=True)
-    cache = StageCache(cache_url)
+    cache = StageCache(cache_url, cfg.run.cache_compression)
     key = run_key(tasks, cfg)
     runs = Path(cache.url) / "runs" / key if "://" not in cache.url else None
     summary = RunSummary(out=out.resolve(), files=len(tasks), bytes=sum(t.size for t in tasks))

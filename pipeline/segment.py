@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.config import PROJECT_ROOT
 
 DEFAULT_USERDICT = PROJECT_ROOT / "configs" / "userdict.txt"
@@ -76,6 +78,35 @@ def get_cutter(tokenizer: str = "rjieba", userdict: str | None = None,
 def tokenize(text: str, tokenizer: str = "rjieba", userdict: str | None = None) -> list[str]:
     """Tokens of a text, whitespace tokens dropped."""
     return [t for t in get_cutter(tokenizer, userdict)(text) if not t.isspace()]
+
+
+def cut_many(cut: Callable[[str], list[str]], texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """All tokens of the texts and the text of each: one segmenter call on the newline-joined texts.
+
+    The segmenter cuts Chinese runs independently and never joins across a newline; should a joining
+    newline not come out as a token of its own, each text is cut on its own instead. Texts must not
+    hold newlines themselves. The newline tokens are left in (callers drop them with their filters).
+    """
+    tokens = cut("\n".join(texts)) if texts else []
+    if tokens:
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        starts = np.cumsum(lengths) - lengths
+        seps = np.cumsum([len(t) + 1 for t in texts[:-1]]) - 1
+        at = np.minimum(np.searchsorted(starts, seps), len(starts) - 1)
+        if len(seps) == 0 or (np.all(starts[at] == seps) and np.all(lengths[at] == 1)):
+            return tokens, np.searchsorted(seps, starts)  # separators before each token
+    per_text = [cut(t) for t in texts]
+    return [t for toks in per_text for t in toks], np.repeat(np.arange(len(texts)), [len(toks) for toks in per_text])
+
+
+def tokenize_many(texts: list[str], tokenizer: str = "rjieba", userdict: str | None = None) -> list[list[str]]:
+    """tokenize() of each text (texts without newlines), in one segmenter call."""
+    tokens, owner = cut_many(get_cutter(tokenizer, userdict), texts)
+    out: list[list[str]] = [[] for _ in texts]
+    for tok, i in zip(tokens, owner.tolist()):
+        if not tok.isspace():
+            out[i].append(tok)
+    return out
 
 
 def tokenize_for_search(text: str, tokenizer: str = "rjieba", userdict: str | None = None) -> list[str]:

@@ -152,9 +152,7 @@ def to_table(name: str, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pa.
     if isinstance(rows, pd.DataFrame):
         frame = rows.reindex(columns=schema.names)
         return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    rows = list(rows)
-    columns = {f.name: [r.get(f.name) for r in rows] for f in schema}
-    return pa.Table.from_pydict(columns, schema=schema)
+    return pa.Table.from_pylist(list(rows), schema=schema)
 
 
 def empty(name: str) -> pa.Table:

@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from pipeline.segment import get_cutter, stopwords, tokenize
+from pipeline.segment import cut_many, get_cutter, stopwords, tokenize
 
 _KEEP = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z0-9]")
 _WORD = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z]")
@@ -99,7 +99,7 @@ class Featurizer:
 
     def _codes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(sentence, code) of every kept token (unit_features' words), code -1 when not a vocabulary word."""
-        tokens, sent = self._tokens(texts)
+        tokens, sent = cut_many(self.cut, texts)
         code = self.code
         if len(code) > 500_000:
             code.clear()
@@ -109,25 +109,6 @@ class Featurizer:
         flat = np.fromiter(map(code.__getitem__, tokens), dtype=np.int64, count=len(tokens))
         kept = flat != DROPPED
         return sent[kept], flat[kept]
-
-    def _tokens(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
-        """All tokens of the texts and the text of each: one segmenter call on the newline-joined texts.
-
-        The segmenter cuts Chinese runs independently and never joins across a newline; should a joining
-        newline not come out as a token of its own, each text is cut on its own instead.
-        """
-        tokens = self.cut("\n".join(texts)) if texts else []
-        if tokens:
-            lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-            starts = np.cumsum(lengths) - lengths
-            seps = np.cumsum([len(t) + 1 for t in texts[:-1]]) - 1
-            at = np.searchsorted(starts, seps)
-            if len(seps) == 0 or (np.all(at < len(starts)) and np.all(starts[np.minimum(at, len(starts) - 1)] == seps)
-                                  and np.all(lengths[np.minimum(at, len(starts) - 1)] == 1)):
-                return tokens, np.searchsorted(seps, starts)  # separators before each token
-        per_text = [self.cut(t) for t in texts]
-        sent = np.repeat(np.arange(len(texts)), [len(toks) for toks in per_text])
-        return [t for toks in per_text for t in toks], sent
 
     def _char_cells(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of every character 2-3-gram occurrence that is in the vocabulary.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pydantic import AfterValidator, Field, model_validator
 from pipeline import regex_literals
 from pipeline.cache import code_digest
 from pipeline.config import Config, ConfigError, Strict, read_yaml, validate
+from pipeline.nfkc import nfkc
 from pipeline.theme_model import ThemeModel, unit_features
 
 THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -172,7 +172,7 @@ class Prefilter:
 
 def normalize(text: str) -> str:
     """NFKC (full-width brackets and digits become half-width), as the patterns are written."""
-    return unicodedata.normalize("NFKC", text or "")
+    return nfkc(text or "")
 
 
 def normalize_all(texts: list[str | None]) -> list[str]:
@@ -180,7 +180,7 @@ def normalize_all(texts: list[str | None]) -> list[str]:
     normalisation never crosses it) unless a text holds a newline itself."""
     joined = "\n".join(t or "" for t in texts)
     if joined.count("\n") == len(texts) - 1:
-        out = unicodedata.normalize("NFKC", joined).split("\n")
+        out = nfkc(joined).split("\n")
         if len(out) == len(texts):
             return out
     return [normalize(t) for t in texts]
@@ -259,8 +259,9 @@ class ThemeMatcher:
                     pass  # an unwritable cache only costs a retrain next time
         return model
 
-    def score(self, sentences: list[dict]) -> list[dict[str, tuple[float, str, str]]]:
-        """Per sentence: theme -> (score, method, evidence) for every theme it is given."""
+    def score(self, sentences: list[dict], doc_of: np.ndarray | None = None) -> list[dict[str, tuple[float, str, str]]]:
+        """Per sentence: theme -> (score, method, evidence) for every theme it is given; doc_of numbers the
+        document of each sentence when several are scored at once (a theme never continues across two)."""
         out: list[dict[str, tuple[float, str, str]]] = [{} for _ in sentences]
         gated = [i for i, s in enumerate(sentences) if (s.get("type") or "other") in self.gate]
         if not gated:
@@ -290,11 +291,12 @@ class ThemeMatcher:
             elif p >= threshold:
                 out[i][theme.theme_id] = (p, "model", self.model.evidence_at(x, row, k))
         if proba is not None:
-            self._continue_themes(sentences, gated, out, proba, x, model_index)
+            doc_of = np.zeros(len(sentences), dtype=np.int64) if doc_of is None else doc_of
+            self._continue_themes(sentences, doc_of, gated, out, proba, x, model_index)
         return out
 
-    def _continue_themes(self, sentences: list[dict], gated: list[int], out: list[dict], proba: np.ndarray,
-                         x, model_index: dict[str, int]) -> None:
+    def _continue_themes(self, sentences: list[dict], doc_of: np.ndarray, gated: list[int], out: list[dict],
+                         proba: np.ndarray, x, model_index: dict[str, int]) -> None:
         """A sentence with no theme of its own continues the themes of the sentence just before it (same
         section, same type) when the model leans towards them (themes.context_threshold).
 
@@ -303,10 +305,11 @@ class ThemeMatcher:
         """
         low = self.cfg.themes.context_threshold
         own = [bool(found) for found in out]
+        doc = doc_of.tolist()
         for row in range(1, len(gated)):
             i, prev = gated[row], gated[row - 1]
-            if own[i] or prev != i - 1 or any(sentences[i].get(c) != sentences[prev].get(c)
-                                              for c in ("section_id", "type")):
+            if own[i] or prev != i - 1 or doc[i] != doc[prev] or any(
+                    sentences[i].get(c) != sentences[prev].get(c) for c in ("section_id", "type")):
                 continue
             for theme_id in list(out[prev]):
                 k = model_index.get(theme_id)
@@ -316,15 +319,26 @@ class ThemeMatcher:
 
     def match(self, sentences: list[dict]) -> list[dict]:
         """Fill each sentence's `themes` in place; SENTENCE_THEMES rows (without doc_id) for the document."""
-        rows = []
-        for i, (sent, found) in enumerate(zip(sentences, self.score(sentences))):
-            sent["themes"] = sorted(found)
-            if not found:
-                continue
-            sent_id = sent.get("sent_id", i)
-            rows.extend({"sent_id": sent_id, "theme_id": t, "score": round(found[t][0], 4), "method": found[t][1],
-                         "evidence": found[t][2]} for t in sorted(found))
-        return rows
+        return self.match_many([sentences])[0]
+
+    def match_many(self, docs: list[list[dict]]) -> list[list[dict]]:
+        """match() of several documents, scored in one pass (per-call costs are paid once, not per document)."""
+        flat = [s for sentences in docs for s in sentences]
+        doc_of = np.repeat(np.arange(len(docs)), [len(sentences) for sentences in docs])
+        found_all = self.score(flat, doc_of)
+        out, start = [], 0
+        for sentences in docs:
+            rows = []
+            for i, (sent, found) in enumerate(zip(sentences, found_all[start:start + len(sentences)])):
+                sent["themes"] = sorted(found)
+                if not found:
+                    continue
+                sent_id = sent.get("sent_id", i)
+                rows.extend({"sent_id": sent_id, "theme_id": t, "score": round(found[t][0], 4),
+                             "method": found[t][1], "evidence": found[t][2]} for t in sorted(found))
+            out.append(rows)
+            start += len(sentences)
+        return out
 
 
 def cfg_file_bytes(cfg: Config) -> str:

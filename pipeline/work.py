@@ -113,8 +113,9 @@ def timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def _ingest_file(task: FileTask, root: Path, cfg: Config, w: _Workers,
-                 clock: Callable) -> tuple[dict[str, pa.Table], list]:
-    """Ingest, regions, structure and near-duplicate signatures of one file."""
+                 clock: Callable) -> tuple[dict[str, pa.Table], dict[str, list[dict]], list]:
+    """Ingest, regions, structure and near-duplicate signatures of one file: its tables, its section and
+    sentence rows (kept for the next stages, which then need not read them back from the tables)."""
     from pipeline import ingest, structure
     from pipeline.ingest import dedup, regions
 
@@ -143,9 +144,11 @@ def _ingest_file(task: FileTask, root: Path, cfg: Config, w: _Workers,
         doc.update(doc_id=doc_id, source_path=task.rel, n_chars=len(text),
                    n_sections=len(secs), n_sentences=len(sents))
         docs.append(doc)
-        sections.extend({**s, "doc_id": doc_id} for s in secs)
-        sentences.extend({**s, "doc_id": doc_id} for s in sents)
-        mentions.extend({**m, "doc_id": doc_id} for m in found)
+        for row in (*secs, *sents, *found):
+            row["doc_id"] = doc_id
+        sections.extend(secs)
+        sentences.extend(sents)
+        mentions.extend(found)
         with clock("dedup"):
             sigs.append(dedup.signature(text, cfg))
     out = {
@@ -157,104 +160,155 @@ def _ingest_file(task: FileTask, root: Path, cfg: Config, w: _Workers,
                                 "signature": [s.astype(np.uint64) for s in sigs]},
                                schema=pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.uint64()))])),
     }
-    return out, errors
+    return out, {"sections": sections, "sentences": sentences}, errors
 
 
 ANNOTATION_COLUMNS = ("type", "type_score", "cues", "method")
 
 
-def _rows_by_doc(table: pa.Table) -> dict[str, list[dict]]:
+def _by_doc(rows: list[dict]) -> dict[str, list[dict]]:
+    """Rows grouped by doc_id, in order."""
     grouped: dict[str, list[dict]] = {}
-    for row in table.to_pylist():
+    for row in rows:
         grouped.setdefault(row["doc_id"], []).append(row)
     return grouped
 
 
-def _annotate_file(base: dict[str, pa.Table], rel: str, w: _Workers) -> tuple[pa.Table, list]:
-    """Type, score, cues and method for every sentence of a file, in the order of its sentences table."""
+def _with_columns(table: pa.Table, columns: dict[str, pa.ChunkedArray | pa.Array]) -> pa.Table:
+    for name, column in columns.items():
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    return table
+
+
+@dataclass
+class _FileWork:
+    """One file of a batch on its way through the stages."""
+
+    task: FileTask
+    summary: FileSummary
+    base: dict[str, pa.Table] | None = None
+    rows: dict[str, list[dict]] | None = None  # section and sentence rows, when the file was read in this run
+    annotated: pa.Table | None = None
+    matched: dict[str, pa.Table] | None = None
+
+    def sentence_rows(self) -> list[dict]:
+        """The file's sentence rows with their annotation columns (read back from the tables if needed)."""
+        if self.rows is None:
+            self.rows = {"sections": self.base["sections"].to_pylist(),
+                         "sentences": _with_columns(self.base["sentences"],
+                                                    {c: self.annotated[c] for c in ANNOTATION_COLUMNS}).to_pylist()}
+        return self.rows["sentences"]
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The rows of the file for each part table (documents.duplicate_of is set later, on the run node)."""
+        columns = {c: self.annotated[c] for c in ANNOTATION_COLUMNS}
+        columns["themes"] = self.matched["themes"]["themes"]
+        return {"documents": self.base["documents"], "sections": self.base["sections"],
+                "sentences": _with_columns(self.base["sentences"], columns),
+                "mentions": self.base["mentions"], "sentence_themes": self.matched["sentence_themes"]}
+
+
+def _annotate(fw: _FileWork, w: _Workers) -> tuple[pa.Table, list]:
+    """Type, score, cues and method of every sentence of a file, in the order of its sentences table."""
     errors = []
-    sections = _rows_by_doc(base["sections"])
-    out: list[dict] = []
-    for doc_id, sents in _rows_by_doc(base["sentences"]).items():
+    if fw.rows is None:
+        fw.rows = {name: fw.base[name].to_pylist() for name in ("sections", "sentences")}
+    sections = _by_doc(fw.rows["sections"])
+    for doc_id, sents in _by_doc(fw.rows["sentences"]).items():
         try:
             w.annotator.annotate(sents, sections.get(doc_id, []))
         except Exception as exc:  # noqa: BLE001
-            errors.append(_bug(rel, "annotate", exc))
-        out.extend(sents)
+            errors.append(_bug(fw.task.rel, "annotate", exc))
+    out = fw.rows["sentences"]
     cols = {c: [s.get(c) for s in out] for c in ANNOTATION_COLUMNS}
     schema = pa.schema([tables.SENTENCES.field(c) for c in ANNOTATION_COLUMNS])
     return pa.Table.from_pydict(cols, schema=schema), errors
 
 
-def _match_file(base: dict[str, pa.Table], annotated: pa.Table, rel: str, w: _Workers) -> tuple[dict, list]:
-    """Seeded themes of every sentence of a file."""
-    errors = []
-    sentences = base["sentences"]
-    for name in ANNOTATION_COLUMNS:
-        sentences = sentences.set_column(sentences.schema.get_field_index(name), name, annotated[name])
-    themes_col: list[list[str]] = []
-    st_rows: list[dict] = []
-    for doc_id, sents in _rows_by_doc(sentences).items():
-        try:
-            rows = w.matcher.match(sents)
-            st_rows.extend({**r, "doc_id": doc_id} for r in rows)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(_bug(rel, "themes", exc))
-        themes_col.extend(s.get("themes") or [] for s in sents)
-    themes = pa.table({"themes": pa.array(themes_col, type=pa.list_(pa.string()))})
-    return {"themes": themes, "sentence_themes": tables.to_table("sentence_themes", st_rows)}, errors
+def _match(files: list[_FileWork], w: _Workers) -> list[tuple[dict[str, pa.Table], list]]:
+    """Seeded themes of every sentence of the files, all their documents scored in one matcher call
+    (per-call costs dominate a short document); should that fail, each document is matched alone, so
+    that a failure stays the bad document's error."""
+    docs = [list(_by_doc(fw.sentence_rows()).values()) for fw in files]
+    errors: list[list[dict]] = [[] for _ in files]
+    try:
+        found = iter(w.matcher.match_many([d for file_docs in docs for d in file_docs]))
+        links = [[next(found) for _ in file_docs] for file_docs in docs]
+    except Exception:  # noqa: BLE001 - find the document that fails
+        links = [[_match_alone(d, fw.task.rel, w, errors[k]) for d in file_docs]
+                 for k, (fw, file_docs) in enumerate(zip(files, docs))]
+    out = []
+    for fw, file_docs, rows, errs in zip(files, docs, links, errors):
+        st_rows = [{**r, "doc_id": sents[0]["doc_id"]} for sents, doc_rows in zip(file_docs, rows) for r in doc_rows]
+        themes = pa.table({"themes": pa.array([s.get("themes") or [] for s in fw.sentence_rows()],
+                                              type=pa.list_(pa.string()))})
+        out.append(({"themes": themes, "sentence_themes": tables.to_table("sentence_themes", st_rows)}, errs))
+    return out
 
 
-def _file_tables(base: dict[str, pa.Table], annotated: pa.Table, matched: dict[str, pa.Table]) -> dict[str, pa.Table]:
-    """The rows of one file for each part table (documents.duplicate_of is set later, on the run node)."""
-    sentences = base["sentences"]
-    for name in ANNOTATION_COLUMNS:
-        sentences = sentences.set_column(sentences.schema.get_field_index(name), name, annotated[name])
-    sentences = sentences.set_column(sentences.schema.get_field_index("themes"), "themes", matched["themes"]["themes"])
-    return {"documents": base["documents"], "sections": base["sections"], "sentences": sentences,
-            "mentions": base["mentions"], "sentence_themes": matched["sentence_themes"]}
+def _match_alone(sentences: list[dict], rel: str, w: _Workers, errors: list[dict]) -> list[dict]:
+    try:
+        return w.matcher.match(sentences)
+    except Exception as exc:  # noqa: BLE001
+        errors.append(_bug(rel, "themes", exc))
+        return []
 
 
-def process_file(task: FileTask, root: Path, cfg: Config,
-                 cache: StageCache) -> tuple[FileSummary, dict[str, pa.Table] | None]:
-    """All per-file stages, each taken from the cache when its inputs are unchanged; the file's rows."""
-    summary = FileSummary(rel=task.rel, size=task.size, keys=task.keys)
-    w = _workers(cfg)
+def _first_stages(fw: _FileWork, root: Path, cfg: Config, cache: StageCache, w: _Workers) -> bool:
+    """Ingest and annotate one file, each from the cache when its inputs are unchanged; False when the
+    file could not be read at all."""
+    task, summary = fw.task, fw.summary
     clock = functools.partial(timed, summary.seconds)
-    k_ingest, k_annot, k_themes = task.keys["ingest"], task.keys["annotate"], task.keys["themes"]
+    k_ingest, k_annot = task.keys["ingest"], task.keys["annotate"]
     if cache.has(k_ingest):
-        base, meta = cache.load(k_ingest)
+        fw.base, meta = cache.load(k_ingest)
         summary.errors.extend(meta["errors"])
     else:
-        base, errors = _ingest_file(task, root, cfg, w, clock)
+        fw.base, fw.rows, errors = _ingest_file(task, root, cfg, w, clock)
         summary.errors.extend(errors)
-        if not base["documents"].num_rows and errors:
-            return summary, None  # a failed read is not cached: the next run tries again
-        cache.save(k_ingest, base, {"errors": errors})
-    sig_table = base["signatures"]
+        if not fw.base["documents"].num_rows and errors:
+            return False  # a failed read is not cached: the next run tries again
+        cache.save(k_ingest, fw.base, {"errors": errors})
+    sig_table = fw.base["signatures"]
     summary.doc_ids = sig_table["doc_id"].to_pylist()
     summary.signatures = [np.asarray(s, dtype=np.uint64) for s in sig_table["signature"].to_pylist()]
-    summary.doc_sentences = base["documents"]["n_sentences"].to_pylist()
-    summary.n_sentences = base["sentences"].num_rows
-    summary.cached = cache.has(k_themes)
+    summary.doc_sentences = fw.base["documents"]["n_sentences"].to_pylist()
+    summary.n_sentences = fw.base["sentences"].num_rows
     if cache.has(k_annot):
         found, meta = cache.load(k_annot)
-        annotated = found["annotations"]
+        fw.annotated = found["annotations"]
+        fw.rows = None  # the cached annotations are the truth; rows are rebuilt from the tables if needed
         summary.errors.extend(meta["errors"])
     else:
         with clock("annotate"):
-            annotated, errors = _annotate_file(base, task.rel, w)
+            fw.annotated, errors = _annotate(fw, w)
         summary.errors.extend(errors)
-        cache.save(k_annot, {"annotations": annotated}, {"errors": errors})
-    if summary.cached:
-        matched, meta = cache.load(k_themes)
-        summary.errors.extend(meta["errors"])
-    else:
-        with clock("themes"):
-            matched, errors = _match_file(base, annotated, task.rel, w)
-        summary.errors.extend(errors)
-        cache.save(k_themes, matched, {"errors": errors})
-    return summary, _file_tables(base, annotated, matched)
+        cache.save(k_annot, {"annotations": fw.annotated}, {"errors": errors})
+    return True
+
+
+def _theme_stage(files: list[_FileWork], cache: StageCache, w: _Workers) -> None:
+    """Themes of the files, from the cache or matched together; the time is shared out by sentences."""
+    todo = []
+    for fw in files:
+        key = fw.task.keys["themes"]
+        if cache.has(key):
+            fw.matched, meta = cache.load(key)
+            fw.summary.errors.extend(meta["errors"])
+            fw.summary.cached = True
+        else:
+            todo.append(fw)
+    if not todo:
+        return
+    t = time.perf_counter()
+    results = _match(todo, w)
+    seconds = time.perf_counter() - t
+    total = sum(fw.summary.n_sentences for fw in todo) or len(todo)
+    for fw, (matched, errors) in zip(todo, results):
+        fw.matched = matched
+        fw.summary.errors.extend(errors)
+        fw.summary.seconds["themes"] = seconds * (fw.summary.n_sentences or 1) / total
+        cache.save(fw.task.keys["themes"], matched, {"errors": errors})
 
 
 PART_TABLES = ("documents", "sections", "sentences", "mentions", "sentence_themes")
@@ -276,15 +330,14 @@ def process_batch(unit: tuple[int, list[FileTask]], root: str, cfg: Config, cach
     from pipeline import themes
 
     index, batch = unit
-    cache = StageCache(cache_url)
-    summaries, parts = [], {name: [] for name in PART_TABLES}
-    for task in batch:
-        summary, file_tables = process_file(task, Path(root), cfg, cache)
-        summaries.append(summary)
-        if file_tables is not None:
-            for name in PART_TABLES:
-                parts[name].append(file_tables[name])
-    merged = {name: pa.concat_tables(ts) if ts else tables.empty(name) for name, ts in parts.items()}
+    cache = StageCache(cache_url, cfg.run.cache_compression)
+    w = _workers(cfg)
+    files = [_FileWork(task, FileSummary(rel=task.rel, size=task.size, keys=task.keys)) for task in batch]
+    readable = [fw for fw in files if _first_stages(fw, Path(root), cfg, cache, w)]
+    _theme_stage(readable, cache, w)
+    per_file = [fw.tables() for fw in readable]
+    merged = {name: pa.concat_tables([t[name] for t in per_file]) if per_file else tables.empty(name)
+              for name in PART_TABLES}
     for name, table in merged.items():
         if table.num_rows:
             tables.write_part_file(run_url, name, index, table)
@@ -292,4 +345,4 @@ def process_batch(unit: tuple[int, list[FileTask]], root: str, cfg: Config, cach
     sizes = dict(zip(docs["doc_id"].to_pylist(), docs["n_sentences"].to_pylist()))
     links = merged["sentence_themes"].select(["doc_id", "sent_id", "theme_id", "score"]).to_pandas()
     sentences = merged["sentences"].select(["doc_id", "sent_id", "type", "text"]).to_pandas()
-    return BatchResult(index, summaries, *themes.link_aggregates(links, sentences, sizes))
+    return BatchResult(index, [fw.summary for fw in files], *themes.link_aggregates(links, sentences, sizes))

@@ -69,3 +69,19 @@ def test_a_cluster_matching_a_seeded_theme_is_merged_into_it(problems):
     merged = [l for l in links if l["theme_id"] == "grid_management"]
     assert {("grid", i) for i in range(30)} <= {(l["doc_id"], l["sent_id"]) for l in merged}
     assert all("网格" not in " ".join(r["top_terms"][:3]) for r in found)
+
+
+def test_nndsvd_start_equals_sklearns_for_the_same_svd():
+    """choose_model shares one SVD across k; each k's start is still sklearn's NNDSVD of that SVD."""
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.decomposition._nmf import _initialize_nmf
+    from sklearn.utils.extmath import randomized_svd
+
+    from pipeline.discover import nndsvd
+
+    x = sp.random(300, 200, density=0.05, random_state=np.random.RandomState(0), format="csr")
+    for k in (3, 7):
+        expected_w, expected_h = _initialize_nmf(x, k, init="nndsvd", random_state=0)
+        w, h = nndsvd(*randomized_svd(x, k, random_state=0))
+        assert np.allclose(w, expected_w) and np.allclose(h, expected_h)

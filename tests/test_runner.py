@@ -224,3 +224,19 @@ def test_config_errors_name_file_and_key(tmp_path):
     bad.write_text("boilerplate:\n  line_patterns: ['([']\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"boilerplate.line_patterns.*bad regular expression"):
         load_config(bad)
+
+
+@pytest.mark.parametrize("compression", ["none", "lz4", "zstd"])
+def test_cache_bundles_round_trip_with_each_compression(tmp_path, compression):
+    import pyarrow as pa
+
+    from pipeline.cache import StageCache
+
+    text = "社区工作者疲于应付各类检查评比考核。" * 200
+    table = pa.table({"doc_id": ["a", "b"], "text": [text, text[:50]]})
+    cache = StageCache(str(tmp_path / compression), compression)
+    cache.save("ab" + "0" * 38, {"sentences": table}, {"errors": [{"stage": "x"}]})
+    found, meta = cache.load("ab" + "0" * 38)
+    assert found["sentences"].equals(table) and meta == {"errors": [{"stage": "x"}]}
+    size = (tmp_path / compression / "ab" / ("ab" + "0" * 38 + ".arrow")).stat().st_size
+    assert (size > len(text.encode())) == (compression == "none")

@@ -320,3 +320,20 @@ def test_youth_services_are_not_aging_membership(pattern_matcher):
     # city work report: 青少年 must not read as "few young cadres" (青年人才 … 少)
     assert "aging_membership" not in _themes(pattern_matcher, "升级青年人才驿站,打造青少年综合服务示范小站30个。", "measure")
     assert "aging_membership" in _themes(pattern_matcher, "村里年轻党员越来越少,后备力量不足。", "problem")
+
+
+def test_match_many_equals_matching_each_document_and_never_continues_across_them(tmp_path):
+    """Documents scored together give exactly the per-document result; the first sentence of a document
+    never continues the themes of the last sentence of the document before it."""
+    m = ThemeMatcher(_cfg(tmp_path, context_threshold=0.0))  # any theme-less sentence continues its neighbour
+    first = {"sent_id": 0, "section_id": 0, "type": "problem", "text": "社区行政负担过重，台账报表多。"}
+    second = {"sent_id": 1, "section_id": 0, "type": "problem", "text": "这些情况长期存在。"}
+    one_doc = m.match([dict(first), dict(second)])
+    assert any(r["sent_id"] == 1 and r["evidence"].startswith("上文") for r in one_doc)  # the precondition
+    docs = [[dict(first)], [dict(second, sent_id=0)], [{"sent_id": 0, "section_id": 0, "type": "measure",
+                                                       "text": "要推动党员干部到社区报到，减轻社区负担。"}]]
+    alone = [m.match([dict(s) for s in d]) for d in docs]
+    together = m.match_many(docs)
+    assert together == alone
+    assert together[1] == []
+    assert [s["themes"] for d in docs for s in d] == [[t["theme_id"] for t in rows] for rows in alone]

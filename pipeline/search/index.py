@@ -20,7 +20,6 @@ import os
 import re
 import sqlite3
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import pyarrow.dataset as ds
 
 from pipeline import tables
 from pipeline.config import ConfigError, load_config
+from pipeline.nfkc import nfkc
 from pipeline.search.settings import SearchSettings, load_settings
 from pipeline.segment import tokenize_for_search
 
@@ -82,7 +82,7 @@ class BuildInfo:
 
 def normalize(text: str) -> str:
     """NFKC and lower case: full-width letters and digits match their half-width forms."""
-    return unicodedata.normalize("NFKC", text).lower()
+    return nfkc(text).lower()
 
 
 def grams(text: str, normalized: bool = False) -> list[str]:
