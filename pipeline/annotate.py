@@ -842,11 +842,10 @@ class Annotator:
 
     def _tag(self, feats: DocFeatures) -> tuple[list[str], list[float], list[list[str]], list[str]]:
         """Columns type, score, evidence, method of the sentences: one sparse product per document."""
-        from pipeline.tagger import heading_prior
+        from pipeline.tagger import type_proba
 
-        proba = self.model.predict_proba_doc(feats)
+        proba = type_proba(self.model, feats, self.cfg)
         classes = list(self.model.classes_)
-        proba = heading_prior(proba, classes, feats.near_kind, self.cfg.annotate.heading_boost)
         best = proba.argmax(axis=1)
         types = np.asarray(classes, dtype=object)[best].tolist()
         scores = proba[np.arange(feats.n), best].round(4).tolist()

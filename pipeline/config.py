@@ -159,6 +159,22 @@ class AnnotateConfig(Strict):
     heading_boost: float = Field(
         3.0, ge=1, description="the type named by the nearest classified heading gets its probability x this"
     )
+    decode: Literal["none", "posterior"] = Field(
+        "posterior", description="'posterior': each document's sentence types are decoded as a sequence (forward-"
+        "backward over a type-to-type transition matrix counted on the labelled articles); 'none': each alone")
+    transition_weight: float = Field(
+        1.0, ge=0, description="exponent of the transition probabilities in decoding (0: no smoothing at all)")
+    transition_smoothing: float = Field(
+        1.0, gt=0, description="pseudo-count added to every type-to-type transition and type count")
+    decode_prior_power: float = Field(
+        1.0, ge=0, description="the model's probabilities are divided by the labelled type shares to this power "
+        "before decoding, so the transitions' pull towards common types does not swamp rare ones")
+    decode_window: int = Field(
+        8, ge=0, description="sentences each side whose evidence reaches a sentence in decoding (a fixed-lag "
+        "smoother: exact for documents of up to window + 1 sentences; a neighbour's pull fades with distance)")
+    decode_keep_above: float = Field(
+        0.8, ge=0, le=1, description="a sentence whose model probability of its likeliest type (before the heading "
+        "prior) is at least this keeps its own type in decoding: neighbours decide only the unsure (1: none kept)")
     article_start: str = Field(
         r"篇\s*\d+\s*$", description="regex: a labelled unit matching it starts a new article (compilations)"
     )

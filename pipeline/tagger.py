@@ -7,6 +7,11 @@ heading, trained on out-of-fold stage-1 predictions; on the labelled seeds it di
 Weak labels (pipeline.weak: sentences of work reports labelled by their section) can be added with a low
 sample weight; they never enter a cross-validation test fold.
 
+The types of a document's sentences are then decoded together (annotate.decode, sequence_posterior): a
+hidden Markov chain whose transitions are counted on the labelled articles (three sentences in four share
+their predecessor's type) lets a sentence the model is unsure of lean to its neighbourhood, while one
+whose own words are clear keeps its type (annotate.decode_keep_above). On the seeds: macro-F1 0.671 -> 0.691.
+
 At run time a document's feature keys are mapped to vocabulary columns through a hash table (a multiply,
 a shift and two gathers per key, hits verified), not a binary search each: this was a third of the
 annotation time.
@@ -36,7 +41,7 @@ from pipeline.config import Config
 from pipeline.labels import read_labels, training_labels
 
 #: bump when features or training change, so cached models are retrained
-CODE_VERSION = "tagger-2"
+CODE_VERSION = "tagger-3"
 N_CONTEXT = 6 * len(TYPES) + 2
 
 
@@ -54,13 +59,14 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
     """
 
     def __init__(self, C: float = 4.0, min_df: int = 2, context: bool = True, inner_folds: int = 5,
-                 class_weight: str | None = "balanced", random_state: int = 0):
+                 class_weight: str | None = "balanced", random_state: int = 0, transition_smoothing: float = 1.0):
         self.C = C
         self.min_df = min_df
         self.context = context
         self.inner_folds = inner_folds
         self.class_weight = class_weight
         self.random_state = random_state
+        self.transition_smoothing = transition_smoothing
 
     # -- vocabulary and matrices
     def _vocabulary(self, docs: list[DocFeatures]) -> np.ndarray:
@@ -177,6 +183,8 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
         stage1 = self._stage1(docs, flat, weight)
         self.classes_ = stage1.classes_
         self.coef1_, self.intercept1_ = stage1.coef_, stage1.intercept_
+        self.transitions_, self.class_prior_ = type_transitions(
+            y_docs, self.classes_, doc_weights, self.transition_smoothing)
         if self.context:
             oof = self._out_of_fold(docs, y_docs, groups)
             X = sp.hstack([sp.vstack([self._matrix(d) for d in docs]),
@@ -223,10 +231,16 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
     def predict_doc(self, d: DocFeatures) -> np.ndarray:
         return self.classes_[self.predict_proba_doc(d).argmax(axis=1)]
 
+    def decode(self, proba: np.ndarray, weight: float = 1.0, prior_power: float = 1.0, window: int = 8) -> np.ndarray:
+        """Posterior type probabilities of a document's sentences given their neighbours' (sequence_posterior
+        with the transitions counted at fit time); weight 0 returns proba unchanged."""
+        return sequence_posterior(proba, self.transitions_, self.class_prior_, weight, prior_power, window)
+
     # -- safe storage: arrays only
     def to_arrays(self) -> dict[str, np.ndarray]:
         arrays = {"vocabulary": self.vocabulary_, "classes": np.asarray(self.classes_, dtype="<U16"),
                   "coef1": self.coef1_, "intercept1": self.intercept1_,
+                  "transitions": self.transitions_, "class_prior": self.class_prior_,
                   "params": np.asarray([self.C, self.min_df, float(self.context), self.inner_folds,
                                         self.random_state], dtype=float)}
         if self.context:
@@ -240,14 +254,86 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
         m.vocabulary_ = a["vocabulary"].astype(np.uint64)
         m.classes_ = a["classes"].astype(object)
         m.coef1_, m.intercept1_ = a["coef1"], a["intercept1"]
-        width = len(m.vocabulary_)
-        ok = m.coef1_.shape[1] == width and m.intercept1_.shape[0] == m.coef1_.shape[0]
+        m.transitions_, m.class_prior_ = a["transitions"], a["class_prior"]
+        width, k = len(m.vocabulary_), len(m.classes_)
+        ok = (m.coef1_.shape[1] == width and m.intercept1_.shape[0] == m.coef1_.shape[0]
+              and m.transitions_.shape == (k, k) and m.class_prior_.shape == (k,))
         if m.context:
             m.coef2_, m.intercept2_ = a["coef2"], a["intercept2"]
             ok = ok and m.coef2_.shape[1] == width + N_CONTEXT
         if not ok or not set(m.classes_) <= set(TYPES):
             raise ValueError("inconsistent model arrays")
         return m
+
+
+# ---------------------------------------------------------------- sequence decoding
+
+def type_transitions(y_docs: list[np.ndarray], classes, doc_weights: list[float] | None = None,
+                     smoothing: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Type-to-type transition probabilities between consecutive sentences of the labelled documents
+    (rows: previous type) and the types' shares, each count weighted by its document's weight and
+    smoothed by `smoothing` pseudo-counts (weak units are single sentences: they add to shares only)."""
+    col = {c: j for j, c in enumerate(classes)}
+    k = len(col)
+    counts = np.full((k, k), float(smoothing))
+    totals = np.full(k, float(smoothing))
+    for i, y in enumerate(y_docs):
+        w = 1.0 if doc_weights is None else float(doc_weights[i])
+        idx = np.array([col[v] for v in y], dtype=np.int64)
+        np.add.at(totals, idx, w)
+        np.add.at(counts, (idx[:-1], idx[1:]), w)
+    return counts / counts.sum(axis=1, keepdims=True), totals / totals.sum()
+
+
+def sequence_posterior(proba: np.ndarray, transitions: np.ndarray, prior: np.ndarray, weight: float = 1.0,
+                       prior_power: float = 1.0, window: int = 8) -> np.ndarray:
+    """Posterior type probabilities of a document's sentences in a hidden Markov chain: its start is
+    `prior`, its steps follow transitions ** weight (rows renormalised), its emissions are the model's
+    probabilities divided by prior ** prior_power (the model is fitted with balanced class weights; the
+    division keeps the chain's pull towards common types from swamping rare ones).
+
+    Labels run in blocks (about three sentences in four share their predecessor's type), so a sentence
+    that says little of its own type leans to the type of its neighbourhood. Forward and backward
+    messages are passed over at most `window` sentences each side (a fixed-lag smoother: exact when the
+    document is at most window + 1 sentences long, and a neighbour's pull fades geometrically with its
+    distance anyway); each pass is one small matrix product over all sentences, no Python loop over them.
+    """
+    n, k = proba.shape
+    if weight == 0 or window == 0 or n < 2:
+        return proba
+    a = transitions ** weight
+    a /= a.sum(axis=1, keepdims=True)
+    e = np.clip(proba, 1e-9, None) / prior ** prior_power
+    ones = np.ones(k)  # row sums as a matrix product: numpy's sum over a short axis is slower
+    e /= (e @ ones)[:, None]
+    fwd = prior * e  # fwd[t]: the chain started at max(0, t - passes) with the prior
+    fwd /= (fwd @ ones)[:, None]
+    bwd = np.ones((n, k))
+    at = np.ascontiguousarray(a.T)
+    for _ in range(min(window, n - 1)):
+        step = np.empty((n, k))
+        step[0] = fwd[0]
+        np.multiply(fwd[:-1] @ a, e[1:], out=step[1:])
+        fwd = step / (step @ ones)[:, None]
+        step = np.empty((n, k))
+        step[-1] = 1.0
+        np.matmul(e[1:] * bwd[1:], at, out=step[:-1])
+        bwd = step / (step @ ones)[:, None]
+    post = fwd * bwd
+    return post / (post @ ones)[:, None]
+
+
+def type_proba(model: TypeTagger, d: DocFeatures, cfg: Config) -> np.ndarray:
+    """What the tagger finally believes of each sentence of a document: the model's probabilities, the
+    heading prior, then sequence decoding (annotate.decode); rules are applied by the caller."""
+    a = cfg.annotate
+    own = model.predict_proba_doc(d)
+    proba = heading_prior(own, list(model.classes_), d.near_kind, a.heading_boost)
+    if a.decode == "posterior":
+        post = model.decode(proba, a.transition_weight, a.decode_prior_power, a.decode_window)
+        # a sentence whose own words are clear keeps its type: neighbours decide only the unsure ones
+        proba = np.where(own.max(axis=1, initial=0.0)[:, None] >= a.decode_keep_above, proba, post)
+    return proba
 
 
 # ---------------------------------------------------------------- training data from labelled units
@@ -363,7 +449,7 @@ def fit_with_weak(cfg: Config, docs, ys, groups, weak: tuple[list, list]) -> Typ
 def make_tagger(cfg: Config) -> TypeTagger:
     a = cfg.annotate
     return TypeTagger(C=a.C, min_df=a.min_df, context=a.context, inner_folds=a.inner_folds,
-                      random_state=a.random_state)
+                      random_state=a.random_state, transition_smoothing=a.transition_smoothing)
 
 
 def train(cfg: Config, units: list[dict], featurizer: Featurizer | None = None) -> TypeTagger:
@@ -502,8 +588,7 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
                               [groups[i] for i in train_idx], weak)
         classes = list(model.classes_)
         for i in test_idx:
-            proba = heading_prior(model.predict_proba_doc(docs[i]), classes, docs[i].near_kind,
-                                  cfg.annotate.heading_boost)
+            proba = type_proba(model, docs[i], cfg)
             p = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
             p[[r is not None for r in docs[i].rule]] = "other"
             pred[i] = p

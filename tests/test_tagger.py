@@ -183,3 +183,69 @@ def test_cli_reports_errors_without_traceback(tmp_path):
     assert result.exit_code == 1 and "not found" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(app, ["review", str(tmp_path / "no-run")])
     assert result.exit_code == 1
+
+
+def _forward_backward(proba, transitions, prior, weight=1.0, prior_power=1.0):
+    """Textbook forward-backward, one sentence at a time (the reference for sequence_posterior)."""
+    a = transitions ** weight
+    a /= a.sum(axis=1, keepdims=True)
+    e = np.clip(proba, 1e-9, None) / prior ** prior_power
+    n, k = proba.shape
+    f, b = np.zeros((n, k)), np.ones((n, k))
+    f[0] = prior * e[0] / (prior * e[0]).sum()
+    for t in range(1, n):
+        f[t] = (f[t - 1] @ a) * e[t]
+        f[t] /= f[t].sum()
+    for t in range(n - 2, -1, -1):
+        b[t] = a @ (e[t + 1] * b[t + 1])
+        b[t] /= b[t].sum()
+    post = f * b
+    return post / post.sum(axis=1, keepdims=True)
+
+
+def test_type_transitions_count_consecutive_sentences():
+    classes = np.array(["measure", "problem"], dtype=object)
+    y = [np.array(["problem", "problem", "measure"], dtype=object), np.array(["measure"], dtype=object)]
+    trans, prior = tagger.type_transitions(y, classes, [1.0, 0.5], smoothing=1.0)
+    # rows = previous type: problem -> problem once, problem -> measure once; measure -> nothing yet
+    assert np.allclose(trans, [[0.5, 0.5], [2 / 4, 2 / 4]])
+    assert np.allclose(prior, np.array([1 + 1 + 0.5, 1 + 2]) / 5.5)  # the single sentence adds to shares only
+
+
+@pytest.mark.parametrize("n", [2, 3, 9])
+def test_sequence_posterior_is_forward_backward_within_its_window(n):
+    rng = np.random.default_rng(n)
+    proba = rng.dirichlet(np.full(4, 0.5), size=n)
+    trans = rng.dirichlet(np.ones(4), size=4)
+    prior = rng.dirichlet(np.ones(4))
+    for weight, power in ((1.0, 1.0), (0.7, 0.0)):
+        got = tagger.sequence_posterior(proba, trans, prior, weight, power, window=8)
+        assert np.allclose(got, _forward_backward(proba, trans, prior, weight, power))
+    assert tagger.sequence_posterior(proba, trans, prior, weight=0.0) is proba
+
+
+def test_sequence_posterior_fixed_lag_is_close_on_long_documents():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.full(4, 0.5), size=600)
+    trans = np.full((4, 4), 0.1) + np.eye(4) * 0.6
+    prior = np.array([0.15, 0.3, 0.3, 0.25])
+    exact = _forward_backward(proba, trans, prior)
+    assert np.abs(tagger.sequence_posterior(proba, trans, prior, window=12) - exact).max() < 0.01
+
+
+def test_an_unsure_sentence_takes_the_type_of_its_neighbourhood():
+    trans = np.full((3, 3), 0.1) + np.eye(3) * 0.7
+    prior = np.full(3, 1 / 3)
+    sure, unsure = [0.9, 0.05, 0.05], [0.3, 0.4, 0.3]
+    post = tagger.sequence_posterior(np.array([sure, sure, unsure, sure, sure]), trans, prior)
+    assert (post.argmax(axis=1) == 0).all()
+    contradicted = tagger.sequence_posterior(np.array([sure, [0.02, 0.96, 0.02], sure]), trans, prior)
+    assert contradicted[1].argmax() == 1  # clear evidence of its own is not overruled
+
+
+def test_stored_model_keeps_its_transitions(cfg, units, featurizer):
+    model = tagger.train(cfg, units[:400], featurizer)
+    back = tagger.TypeTagger.from_arrays(model.to_arrays())
+    assert np.array_equal(back.transitions_, model.transitions_) and np.allclose(back.transitions_.sum(axis=1), 1)
+    # consecutive labelled sentences mostly share their type: the diagonal dominates
+    assert (np.diag(model.transitions_) > model.transitions_.max(axis=1) - 1e-12).all()
