@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,12 +69,13 @@ class StageCache:
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.fs.makedirs(self.root, exist_ok=True)
         self.local = isinstance(self.fs, LocalFileSystem)
+        self._made: set[str] = set()  # folders known to exist
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key[:2]}/{key}.arrow"
 
     def has(self, key: str) -> bool:
-        return self.fs.exists(self._path(key))
+        return os.path.exists(self._path(key)) if self.local else self.fs.exists(self._path(key))
 
     def save(self, key: str, tables: dict[str, pa.Table], meta: dict[str, Any]) -> None:
         """Write the bundle under a temporary name, then move it into place (last writer wins)."""
@@ -82,8 +84,15 @@ class StageCache:
             {"meta": json.dumps(meta, ensure_ascii=False, default=str)})
         final = self._path(key)
         tmp = f"{self.root}/tmp/{key}-{uuid.uuid4().hex[:8]}.arrow"
-        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
-        self.fs.makedirs(f"{self.root}/{key[:2]}", exist_ok=True)
+        for folder in (f"{self.root}/tmp", f"{self.root}/{key[:2]}"):
+            if folder not in self._made:
+                self.fs.makedirs(folder, exist_ok=True)
+                self._made.add(folder)
+        if self.local:  # fsspec's open and mv cost more than writing a small bundle
+            with pa.OSFile(tmp, "wb") as fh, pa.ipc.new_file(fh, bundle.schema) as writer:
+                writer.write_table(bundle)
+            os.replace(tmp, final)
+            return
         with self.fs.open(tmp, "wb") as fh, pa.ipc.new_file(fh, bundle.schema) as writer:
             writer.write_table(bundle)
         self.fs.mv(tmp, final)
