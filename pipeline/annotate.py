@@ -495,7 +495,7 @@ class Featurizer:
         memo = self.__dict__.setdefault("_context_memo", {})
         key = (tuple(kinds), is_heading, heading_text)
         if key not in memo:
-            if len(memo) > 100_000:
+            if len(memo) > 20_000:
                 memo.clear()
             memo[key] = self._compute_context_keys(kinds, is_heading, heading_text)
         return memo[key]
