@@ -113,8 +113,47 @@ def _discovery_pool(staging: Path, dup: dict[str, str], limit_hash: int) -> pd.D
     return pd.concat(frames, ignore_index=True)
 
 
-def _theme_tables(writer: tables.RunWriter, results: list[BatchResult], dup: dict[str, str], cfg: Config,
-                  summary: RunSummary, timings: dict[str, float]) -> None:
+class ThemeFrames:
+    """The workers' doc_themes rows and example candidates, folded in batch order as results arrive.
+
+    A batch's frames are small but many (one pair per 32 files); holding them all until the end made the
+    run node grow with the corpus. Every `every` consecutive batches are concatenated into one frame and
+    their examples reduced to the top candidates (themes.theme_examples is associative), in batch order
+    whatever the order of arrival, so the tables stay deterministic.
+    """
+
+    def __init__(self, every: int = 64):
+        self.every = every
+        self.pending: dict[int, BatchResult] = {}
+        self.next = 0
+        self.doc_themes: list[pd.DataFrame] = []
+        self.examples: list[pd.DataFrame] = []
+
+    def add(self, result: BatchResult) -> None:
+        self.pending[result.index] = result
+        while all(i in self.pending for i in range(self.next, self.next + self.every)):
+            self._fold(list(range(self.next, self.next + self.every)))
+            self.next += self.every
+
+    def _fold(self, indices: list[int]) -> None:
+        """Concatenate the frames of these batches and drop them from the results."""
+        from pipeline import themes
+
+        batch = [self.pending.pop(i) for i in indices]
+        self.doc_themes.append(pd.concat([r.doc_themes for r in batch], ignore_index=True))
+        self.examples.append(themes.theme_examples(pd.concat([r.examples for r in batch], ignore_index=True)))
+        for r in batch:
+            r.doc_themes = r.examples = None
+
+    def finish(self) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+        """Every batch's frames in batch order (the results must all have been added)."""
+        if self.pending:
+            self._fold(sorted(self.pending))
+        return self.doc_themes, self.examples
+
+
+def _theme_tables(writer: tables.RunWriter, frames: ThemeFrames, results: list[BatchResult],
+                  dup: dict[str, str], cfg: Config, summary: RunSummary, timings: dict[str, float]) -> None:
     """Theme discovery on the run's unexplained sentences, then the themes and doc_themes tables."""
     from pipeline import themes
 
@@ -125,8 +164,7 @@ def _theme_tables(writer: tables.RunWriter, results: list[BatchResult], dup: dic
     pool = _discovery_pool(writer.staging, dup, limit)
     discovered, links = themes.discover(pool, cfg) if cfg.themes.discover and len(pool) else ([], [])
     timings["theme_discovery"] = time.perf_counter() - t
-    doc_themes = [r.doc_themes for r in results]
-    examples = [r.examples for r in results]
+    doc_themes, examples = frames.finish()
     if links:
         writer.write_part("sentence_themes", tables.to_table("sentence_themes", links), len(results))
         sizes = {d: n for s in files for d, n in zip(s.doc_ids, s.doc_sentences)}
@@ -266,9 +304,11 @@ def _process(tasks: list[FileTask], root: Path, cfg: Config, cache: StageCache, 
     t1 = time.perf_counter()
     units = list(enumerate(batches(tasks, cfg.run.batch_files)))
     done: dict[int, BatchResult] = {}
+    frames = ThemeFrames()
     done_files = done_bytes = 0
     for result in execute(units, (str(root), cfg, cache.url, str(writer.staging)), executor, n_jobs, scheduler):
         done[result.index] = result
+        frames.add(result)
         done_files += len(result.files)
         done_bytes += sum(s.size for s in result.files)
         if progress:
@@ -291,7 +331,7 @@ def _process(tasks: list[FileTask], root: Path, cfg: Config, cache: StageCache, 
     summary.duplicates = len(dup)
 
     t3 = time.perf_counter()
-    _theme_tables(writer, results, dup, cfg, summary, timings)
+    _theme_tables(writer, frames, results, dup, cfg, summary, timings)
     writer.ensure(*PART_TABLES)
     writer.write("errors", tables.to_table("errors", errors))
     summary.errors = len(errors)

@@ -240,3 +240,29 @@ def test_cache_bundles_round_trip_with_each_compression(tmp_path, compression):
     assert found["sentences"].equals(table) and meta == {"errors": [{"stage": "x"}]}
     size = (tmp_path / compression / "ab" / ("ab" + "0" * 38 + ".arrow")).stat().st_size
     assert (size > len(text.encode())) == (compression == "none")
+
+
+def test_theme_frames_fold_in_batch_order_whatever_the_arrival_order():
+    """The run node folds the workers' frames as they arrive; the result is the in-order concatenation."""
+    import pandas as pd
+
+    from pipeline.runner import ThemeFrames
+    from pipeline.themes import theme_examples
+    from pipeline.work import BatchResult
+
+    def result(i):
+        doc_themes = pd.DataFrame({"doc_id": [f"d{i}"], "theme_id": ["admin_burden"], "n_sentences": [i + 1]})
+        examples = pd.DataFrame({"theme_id": ["admin_burden"] * 2, "score": [i / 10, 0.5],
+                                 "text": [f"句子{i}", f"共同句子{i % 3}"]})
+        return BatchResult(i, [], doc_themes, examples)
+
+    expected = [result(i) for i in range(11)]
+    frames = ThemeFrames(every=3)
+    for i in [4, 0, 2, 1, 3, 7, 5, 10, 6, 9, 8]:
+        frames.add(result(i))
+        if i == 1:
+            assert set(frames.pending) == {4}  # batches 0-2 folded as soon as all three were in
+    doc_themes, examples = frames.finish()
+    assert not frames.pending
+    assert pd.concat(doc_themes, ignore_index=True).equals(pd.concat([r.doc_themes for r in expected], ignore_index=True))
+    assert theme_examples(pd.concat(examples)).equals(theme_examples(pd.concat([r.examples for r in expected])))
