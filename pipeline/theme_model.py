@@ -101,7 +101,7 @@ class Featurizer:
         """(sentence, code) of every kept token (unit_features' words), code -1 when not a vocabulary word."""
         tokens, sent = cut_many(self.cut, texts)
         code = self.code
-        if len(code) > 200_000:
+        if len(code) > 500_000:
             code.clear()
         for tok in set(tokens).difference(code):
             kept = tok not in self.stop and _WORD.search(tok) is not None

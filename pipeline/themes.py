@@ -322,7 +322,20 @@ class ThemeMatcher:
         return self.match_many([sentences])[0]
 
     def match_many(self, docs: list[list[dict]]) -> list[list[dict]]:
-        """match() of several documents, scored in one pass (per-call costs are paid once, not per document)."""
+        """match() of several documents, scored together up to themes.match_chunk_sentences sentences at a
+        time (per-call costs are paid once per chunk, not per document)."""
+        out: list[list[dict]] = []
+        chunk: list[list[dict]] = []
+        size = 0
+        for sentences in docs:
+            if chunk and size + len(sentences) > self.cfg.themes.match_chunk_sentences:
+                out.extend(self._match_together(chunk))
+                chunk, size = [], 0
+            chunk.append(sentences)
+            size += len(sentences)
+        return out + (self._match_together(chunk) if chunk else [])
+
+    def _match_together(self, docs: list[list[dict]]) -> list[list[dict]]:
         flat = [s for sentences in docs for s in sentences]
         doc_of = np.repeat(np.arange(len(docs)), [len(sentences) for sentences in docs])
         found_all = self.score(flat, doc_of)

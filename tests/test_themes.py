@@ -335,5 +335,7 @@ def test_match_many_equals_matching_each_document_and_never_continues_across_the
     alone = [m.match([dict(s) for s in d]) for d in docs]
     together = m.match_many(docs)
     assert together == alone
+    m.cfg = _cfg(tmp_path, context_threshold=0.0, match_chunk_sentences=1)  # one document per call
+    assert m.match_many(docs) == alone
     assert together[1] == []
     assert [s["themes"] for d in docs for s in d] == [[t["theme_id"] for t in rows] for rows in alone]
