@@ -226,9 +226,9 @@ def _annotate(fw: _FileWork, w: _Workers) -> tuple[pa.Table, list]:
 
 
 def _match(files: list[_FileWork], w: _Workers) -> list[tuple[dict[str, pa.Table], list]]:
-    """Seeded themes of every sentence of the files, all their documents scored in one matcher call
-    (per-call costs dominate a short document); should that fail, each document is matched alone, so
-    that a failure stays the bad document's error."""
+    """Seeded themes of every sentence of the files, their documents scored together (match_many: per-call
+    costs dominate a short document); should that fail, each document is matched alone, so that a
+    failure stays the bad document's error."""
     docs = [list(_by_doc(fw.sentence_rows()).values()) for fw in files]
     errors: list[list[dict]] = [[] for _ in files]
     try:
