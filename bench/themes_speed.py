@@ -1,9 +1,10 @@
 """Throughput of ThemeMatcher.match on real documents (MB/s of sentence text, model load excluded).
 
-    .venv/bin/python bench/themes_speed.py [--corpus DIR] [--limit N] [--dump OUT.json] [--profile OUT.prof]
+    .venv/bin/python bench/themes_speed.py [--corpus DIR] [--limit N] [--per-document] [--dump OUT.json] [--profile OUT.prof]
 
 Splits every file of the corpus (default: shared city-reports-2024) with structure.split, types the
-sentences once with Annotator.annotate, then times only ThemeMatcher.match, one document at a time.
+sentences once with Annotator.annotate, then times only the matching: ThemeMatcher.match_many over all
+documents, as workers call it (--per-document: ThemeMatcher.match one document at a time).
 --dump writes every document's `themes` and SENTENCE_THEMES rows, to compare two versions of the matcher.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT)
     ap.add_argument("--limit", type=int, default=0, help="only the first N files (0 = all)")
+    ap.add_argument("--per-document", action="store_true", help="call match per document instead of match_many")
     ap.add_argument("--dump", type=Path, help="write themes and sentence_themes rows per document here")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the timed loop here")
     args = ap.parse_args()
@@ -51,7 +53,7 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
-    rows = [matcher.match(sentences) for sentences in docs]
+    rows = [matcher.match(sentences) for sentences in docs] if args.per_document else matcher.match_many(docs)
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
