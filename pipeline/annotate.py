@@ -424,6 +424,7 @@ class Featurizer:
     """
 
     def __init__(self, cfg: Config):
+        self._context_memo: dict[tuple, tuple[list[int], str | None, str | None]] = {}
         self.cfg = cfg
         self.cues = load_cues(cfg)
         ann = cfg.annotate
@@ -492,7 +493,7 @@ class Featurizer:
     def _context_keys(self, kinds: list, is_heading: bool, heading_text: str) -> tuple[list[int], str | None, str | None]:
         """Keys of a sentence context (its enclosing heading kinds and words), the nearest kind and its
         evidence string; memoised, since documents of one genre share most of their contexts."""
-        memo = self.__dict__.setdefault("_context_memo", {})
+        memo = self._context_memo
         key = (tuple(kinds), is_heading, heading_text)
         if key not in memo:
             if len(memo) > 20_000:

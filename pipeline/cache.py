@@ -88,14 +88,11 @@ class StageCache:
             if folder not in self._made:
                 self.fs.makedirs(folder, exist_ok=True)
                 self._made.add(folder)
-        if self.local:  # fsspec's open and mv cost more than writing a small bundle
-            with pa.OSFile(tmp, "wb") as fh, pa.ipc.new_file(fh, bundle.schema) as writer:
-                writer.write_table(bundle)
-            os.replace(tmp, final)
-            return
-        with self.fs.open(tmp, "wb") as fh, pa.ipc.new_file(fh, bundle.schema) as writer:
+        # on a local disk, plain files: fsspec's open and mv cost more than writing a small bundle
+        sink = pa.OSFile(tmp, "wb") if self.local else self.fs.open(tmp, "wb")
+        with sink as fh, pa.ipc.new_file(fh, bundle.schema) as writer:
             writer.write_table(bundle)
-        self.fs.mv(tmp, final)
+        (os.replace if self.local else self.fs.mv)(tmp, final)
 
     def _reader(self, key: str) -> pa.ipc.RecordBatchFileReader:
         path = self._path(key)

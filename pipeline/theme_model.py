@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from pipeline.nfkc import nfkc
 from pipeline.segment import cut_many, get_cutter, stopwords, tokenize
 
 _KEEP = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z0-9]")
@@ -39,7 +39,7 @@ def unit_features(text: str, type_: str, tokenizer: str = "rjieba", userdict: st
     the readable evidence. Cached because cross-validation featurises each unit once per fold.
     """
     stop = stopwords(stopwords_path)
-    text = unicodedata.normalize("NFKC", text or "")
+    text = nfkc(text or "")
     words = [w for w in tokenize(text, tokenizer, userdict) if w not in stop and _WORD.search(w)]
     feats = [f"w:{w}" for w in words]
     feats += [f"b:{a}_{b}" for a, b in zip(words, words[1:])]

@@ -191,13 +191,18 @@ class _FileWork:
     annotated: pa.Table | None = None
     matched: dict[str, pa.Table] | None = None
 
-    def sentence_rows(self) -> list[dict]:
-        """The file's sentence rows with their annotation columns (read back from the tables if needed)."""
+    def row_lists(self) -> dict[str, list[dict]]:
+        """The file's section and sentence rows: those kept from ingest, or read back from the tables
+        (with the annotation columns once there are annotations)."""
         if self.rows is None:
-            self.rows = {"sections": self.base["sections"].to_pylist(),
-                         "sentences": _with_columns(self.base["sentences"],
-                                                    {c: self.annotated[c] for c in ANNOTATION_COLUMNS}).to_pylist()}
-        return self.rows["sentences"]
+            sentences = self.base["sentences"]
+            if self.annotated is not None:
+                sentences = _with_columns(sentences, {c: self.annotated[c] for c in ANNOTATION_COLUMNS})
+            self.rows = {"sections": self.base["sections"].to_pylist(), "sentences": sentences.to_pylist()}
+        return self.rows
+
+    def sentence_rows(self) -> list[dict]:
+        return self.row_lists()["sentences"]
 
     def tables(self) -> dict[str, pa.Table]:
         """The rows of the file for each part table (documents.duplicate_of is set later, on the run node)."""
@@ -211,16 +216,14 @@ class _FileWork:
 def _annotate(fw: _FileWork, w: _Workers) -> tuple[pa.Table, list]:
     """Type, score, cues and method of every sentence of a file, in the order of its sentences table."""
     errors = []
-    if fw.rows is None:
-        fw.rows = {name: fw.base[name].to_pylist() for name in ("sections", "sentences")}
-    sections = _by_doc(fw.rows["sections"])
-    for doc_id, sents in _by_doc(fw.rows["sentences"]).items():
+    rows = fw.row_lists()
+    sections = _by_doc(rows["sections"])
+    for doc_id, sents in _by_doc(rows["sentences"]).items():
         try:
             w.annotator.annotate(sents, sections.get(doc_id, []))
         except Exception as exc:  # noqa: BLE001
             errors.append(_bug(fw.task.rel, "annotate", exc))
-    out = fw.rows["sentences"]
-    cols = {c: [s.get(c) for s in out] for c in ANNOTATION_COLUMNS}
+    cols = {c: [s.get(c) for s in rows["sentences"]] for c in ANNOTATION_COLUMNS}
     schema = pa.schema([tables.SENTENCES.field(c) for c in ANNOTATION_COLUMNS])
     return pa.Table.from_pydict(cols, schema=schema), errors
 
