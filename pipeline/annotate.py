@@ -10,7 +10,8 @@ it, and `method` records who decided.
 
 spaCy stays the document model: `annotate_doc` builds a Doc from the rjieba tokens with the given sentence
 starts (never re-detected), runs the `zhili_cues` component (the same CueMatcher, its matches in
-doc.spans['cues']) and sets Span._.type / ._.type_score / ._.cues / ._.method on each sentence. The batch
+doc.spans['cues']; pipeline/spacy_pipeline.py) and sets Span._.type / ._.type_score / ._.cues / ._.method on
+each sentence. The batch
 path `annotate` skips the Doc: it segments only the character runs around token-cue candidates (jieba
 segments each run on its own, so the boundaries are the same) and reaches 5-6 MB/s in one process.
 """
@@ -20,17 +21,18 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import spacy
 from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
-from spacy.attrs import IDX
-from spacy.language import Language
-from spacy.tokens import Doc, Span
 
 from pipeline.config import Config, Strict, _check_regexes, read_yaml, validate
 from pipeline.segment import get_cutter, stopwords
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
 
 TYPES = ("problem", "measure", "experience", "other")
 CUE_TYPES = TYPES[:3]
@@ -227,71 +229,6 @@ def cue_matcher(cues: Cues) -> CueMatcher:
     return CueMatcher(cues)
 
 
-# ---------------------------------------------------------------- spaCy: tokenizer, component, extensions
-
-class SegmenterTokenizer:
-    """spaCy tokenizer backed by pipeline.segment (rjieba by default, user dictionary loaded).
-
-    Never lets spaCy's own Chinese segmenter (pkuseg) load: no model download at run time.
-    """
-
-    def __init__(self, vocab, cut):
-        self.vocab = vocab
-        self.cut = cut
-
-    def __call__(self, text: str) -> Doc:
-        words = [w for w in self.cut(text) if w]
-        return Doc(self.vocab, words=words, spaces=[False] * len(words))
-
-
-class CueComponent:
-    """spaCy component: the cue matches of CueMatcher as doc.spans['cues'] (label = cue type)."""
-
-    def __init__(self, cue_path: str, cue_digest: str):
-        self.matcher = cue_matcher(_compile_cues(cue_path, cue_digest))
-
-    def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
-        bound = np.zeros(len(text) + 1, dtype=bool)
-        bound[doc.to_array([IDX]).ravel()] = True
-        bound[len(text)] = True
-        starts, ends, pairs = self.matcher.match(text, bound)
-        spans = []
-        for s, e, p in zip(starts.tolist(), ends.tolist(), pairs.tolist()):
-            span = doc.char_span(s, e, label=CUE_TYPES[self.matcher.pair_kind[p]], alignment_mode="expand")
-            if span is not None:
-                spans.append(span)
-        doc.spans["cues"] = spans
-        return doc
-
-
-def _make_cue_component(nlp, name: str, cue_path: str, cue_digest: str) -> CueComponent:
-    return CueComponent(cue_path, cue_digest)
-
-
-def _register_extensions() -> None:
-    if not Language.has_factory("zhili_cues"):
-        Language.factory("zhili_cues", default_config={"cue_path": "", "cue_digest": ""},
-                         func=_make_cue_component)
-    for name, default in (("type", None), ("type_score", None), ("cues", None), ("method", None)):
-        if not Span.has_extension(name):
-            Span.set_extension(name, default=default)
-    if not Doc.has_extension("sections"):
-        Doc.set_extension("sections", default=None)
-
-
-@functools.lru_cache(maxsize=4)
-def build_nlp(tokenizer: str, userdict: str, cue_path: str, cue_digest: str):
-    """spacy.blank('zh') with the segmenter tokenizer and the zhili_cues component."""
-    _register_extensions()
-    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
-    # lexical attributes (like_num, shape...) are unused here and cost a third of Doc creation
-    nlp.vocab.lex_attr_getters = {}
-    nlp.tokenizer = SegmenterTokenizer(nlp.vocab, get_cutter(tokenizer, userdict))
-    nlp.add_pipe("zhili_cues", config={"cue_path": cue_path, "cue_digest": cue_digest})
-    return nlp
-
-
 # ---------------------------------------------------------------- features
 
 @functools.lru_cache(maxsize=200_000)
@@ -428,9 +365,7 @@ class Featurizer:
         self.cfg = cfg
         self.cues = load_cues(cfg)
         ann = cfg.annotate
-        self.nlp = build_nlp(ann.tokenizer, str(cfg.resolve(ann.userdict)), str(cfg.resolve(ann.cues)),
-                             self.cues.digest)
-        self.cut = self.nlp.tokenizer.cut
+        self.cut = get_cutter(ann.tokenizer, str(cfg.resolve(ann.userdict)))
         self.matcher = cue_matcher(self.cues)
         self.hash = _PolyHash()
         cue_words = {w for lex in self.cues.spec.cues.values() for w in lex.tokens + lex.chars}
@@ -465,6 +400,16 @@ class Featurizer:
         floating = [p for p in self.cues.spec.boilerplate if not p.startswith("^")]
         self.boiler_start = re.compile("|".join(f"(?:{p})" for p in anchored)) if anchored else None
         self.boiler_any = re.compile("|".join(f"(?:{p})" for p in floating), re.M) if floating else None
+
+    @functools.cached_property
+    def nlp(self) -> Language:
+        """The spaCy pipeline (this segmenter as tokenizer, the zhili_cues component), built on first use:
+        the batch path never builds a Doc."""
+        from pipeline.spacy_pipeline import build_nlp
+
+        ann = self.cfg.annotate
+        return build_nlp(ann.tokenizer, str(self.cfg.resolve(ann.userdict)), str(self.cfg.resolve(ann.cues)),
+                         self.cues.digest)
 
     # -- context from sections
     def _section_info(self, sections: list[dict]) -> dict:
@@ -864,6 +809,8 @@ class Annotator:
     def annotate_doc(self, sentences: list[dict], sections: list[dict]) -> Doc:
         """Tag in place and return the spaCy Doc (sentences as doc.sents, cue matches in doc.spans['cues'])
         with Span._.type / ._.type_score / ._.cues / ._.method set on each sentence."""
+        from spacy.tokens import Doc
+
         feats = self.featurizer.features(sentences, sections, tokens=True)
         nlp = self.featurizer.nlp
         words = feats.tokens or [" "]

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -101,13 +103,11 @@ def nndsvd(u: np.ndarray, s: np.ndarray, vt: np.ndarray, eps: float = 1e-6) -> t
 def _fit(x: sp.csr_matrix, svd: tuple[np.ndarray, np.ndarray, np.ndarray], k: int, random_state: int) -> NMF:
     """NNDSVD start from the first k singular triplets + coordinate descent: no random step at all,
     about a second for 4,000 sentences (MiniBatchNMF took 4-15 s on the same data and depends on its
-    batch order)."""
+    batch order). The caller silences ConvergenceWarning (warning filters are process-wide, not per thread)."""
     u, s, vt = svd
     w, h = nndsvd(u[:, :k], s[:k], vt[:k])
     model = NMF(n_components=k, init="custom", solver="cd", tol=1e-3, max_iter=200, random_state=random_state)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit_transform(x, W=w, H=h)
+    model.fit_transform(x, W=w, H=h)
     return model
 
 
@@ -115,17 +115,23 @@ def choose_model(x: sp.csr_matrix, cfg: Config, random_state: int) -> NMF | None
     """The NMF whose k (in the configured range) gives the most coherent topics.
 
     One truncated SVD of rank max k serves every k's start (an SVD per k, as NMF(init="nndsvd") does,
-    was 60% of discovery's time)."""
+    was 60% of discovery's time). The k are fitted in threads: the coordinate descent and the sparse
+    products release the GIL (measured 1.6x on 2 cores), and each fit is deterministic whatever the order."""
     binary = (x > 0).astype(np.float64).tocsr()
     ks = [k for k in range(cfg.themes.min_topics, cfg.themes.max_topics + 1) if k < min(x.shape)]
     if not ks:
         return None
     svd = randomized_svd(x, max(ks), random_state=random_state)
-    best, best_score = None, -np.inf
-    for k in ks:
+
+    def fit_and_score(k: int) -> tuple[NMF, float]:
         model = _fit(x, svd, k, random_state)
-        top = [np.argsort(-row)[:TOP_TERMS] for row in model.components_]
-        score = npmi_coherence(binary, top)
+        return model, npmi_coherence(binary, [np.argsort(-row)[:TOP_TERMS] for row in model.components_])
+
+    with warnings.catch_warnings(), ThreadPoolExecutor(min(len(ks), os.cpu_count() or 1)) as pool:
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = list(pool.map(fit_and_score, ks))
+    best, best_score = None, -np.inf
+    for model, score in fitted:
         if score > best_score + 1e-9:
             best, best_score = model, score
     return best

@@ -15,10 +15,12 @@ tables.RunWriter: written to a staging folder and swapped into place at the end.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import platform
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -302,6 +304,9 @@ def _process(tasks: list[FileTask], root: Path, cfg: Config, cache: StageCache, 
     from pipeline.ingest import dedup
 
     t1 = time.perf_counter()
+    if cfg.themes.discover and n_jobs > 1:
+        # phase 3's imports (scikit-learn: ~2 s) load while the workers run, not after them
+        threading.Thread(target=importlib.import_module, args=("pipeline.discover",), daemon=True).start()
     units = list(enumerate(batches(tasks, cfg.run.batch_files)))
     done: dict[int, BatchResult] = {}
     frames = ThemeFrames()

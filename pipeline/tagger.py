@@ -16,6 +16,9 @@ At run time a document's feature keys are mapped to vocabulary columns through a
 a shift and two gathers per key, hits verified), not a binary search each: this was a third of the
 annotation time.
 
+scikit-learn is imported only where a model is fitted or cross-validated: a worker that loads a stored
+model never imports it (1.8 s of every worker's start).
+
 Storage is safe by construction: a model is arrays in an .npz read with allow_pickle=False plus a JSON
 manifest holding the file's sha256; a missing, stale or tampered file is retrained, never executed.
 """
@@ -31,10 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
-from threadpoolctl import threadpool_limits
 
 from pipeline.annotate import _MIX, TYPES, DocFeatures, Featurizer, load_cues
 from pipeline.config import Config
@@ -51,7 +50,7 @@ class ModelError(RuntimeError):
 
 # ---------------------------------------------------------------- the estimator
 
-class TypeTagger(BaseEstimator, ClassifierMixin):
+class TypeTagger:
     """Logistic regression (optionally two-stage) over per-document sentence features (module docstring).
 
     fit(docs, y) takes a list of DocFeatures and the matching list of label arrays; predict_proba_doc
@@ -157,15 +156,18 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
         out[:, 6 * k + 1] = ~has_h
         return out
 
-    def _fit_lr(self, X, y, weight=None) -> LogisticRegression:
+    def _fit_lr(self, X, y, weight=None):
         """One logistic regression; BLAS threads limited to one, since oversubscribed threads on a shared
         machine made a 2-second fit take 30 seconds."""
+        from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
+
         lr = LogisticRegression(C=self.C, max_iter=3000, solver="newton-cg", class_weight=self.class_weight,
                                 random_state=self.random_state)
         with threadpool_limits(1):
             return lr.fit(X, y, sample_weight=weight)
 
-    def _stage1(self, docs: list[DocFeatures], y: np.ndarray, weight=None) -> LogisticRegression:
+    def _stage1(self, docs: list[DocFeatures], y: np.ndarray, weight=None):
         return self._fit_lr(sp.vstack([self._matrix(d) for d in docs]).tocsr(), y, weight)
 
     def fit(self, docs: list[DocFeatures], y: list[np.ndarray] | np.ndarray, groups=None,
@@ -195,6 +197,8 @@ class TypeTagger(BaseEstimator, ClassifierMixin):
 
     def _out_of_fold(self, docs, y_docs, groups) -> list[np.ndarray]:
         """Stage-1 probabilities of every training document from models that never saw it."""
+        from sklearn.model_selection import GroupKFold
+
         groups = np.arange(len(docs)) if groups is None else np.asarray(groups)
         n_splits = min(self.inner_folds, len(set(groups)))
         oof: list[np.ndarray | None] = [None] * len(docs)
@@ -578,6 +582,8 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
     Returns {'model': scores, 'baseline': scores, 'folds', 'articles', 'units', 'predictions'}; every
     prediction comes from a model that never saw the unit's article.
     """
+    from sklearn.model_selection import GroupKFold
+
     featurizer = featurizer or Featurizer(cfg)
     docs, ys, groups, index = build_training(units, cfg, featurizer)
     weak = build_weak(weak_units(cfg), featurizer)

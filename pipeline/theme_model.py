@@ -16,9 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
 
 from pipeline.nfkc import nfkc
 from pipeline.segment import cut_many, get_cutter, stopwords, tokenize
@@ -167,10 +164,16 @@ def _damped_weights(y: np.ndarray) -> dict[int, float]:
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear TF-IDF with l2 rows, done by hand so a loaded model needs only its arrays."""
+    """Sublinear TF-IDF with l2 rows, done by hand so a loaded model needs only its arrays (and no
+    scikit-learn import: 1.8 s of a worker's start). Rows are scaled as sklearn.preprocessing.normalize
+    does, by dividing by the norm."""
     x = counts.astype(np.float64).tocsr()
     x.data = 1.0 + np.log(x.data)
-    return normalize(x @ sp.diags(idf), norm="l2", copy=False).tocsr()
+    x = (x @ sp.diags(idf)).tocsr()
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)), weights=x.data ** 2,
+                                minlength=x.shape[0]))
+    x.data /= np.repeat(np.where(norms > 0, norms, 1.0), np.diff(x.indptr))
+    return x
 
 
 @dataclass
@@ -187,6 +190,9 @@ class ThemeModel:
     def fit(cls, features: list[tuple[str, ...]], targets: dict[str, np.ndarray], c: float = 4.0,
             random_state: int = 0, min_df: int = 2) -> ThemeModel:
         """One balanced logistic regression per theme (targets: theme -> 0/1 array over the units)."""
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         counter = CountVectorizer(analyzer=_identity, min_df=min_df, lowercase=False)
         counts = counter.fit_transform(features)
         n = counts.shape[0]
@@ -224,6 +230,8 @@ class ThemeModel:
         return 1.0 / (1.0 + np.exp(-z)), x
 
     def transform(self, features: list[tuple[str, ...]]) -> sp.csr_matrix:
+        from sklearn.feature_extraction.text import CountVectorizer
+
         counter = CountVectorizer(analyzer=_identity, vocabulary=self.vocabulary, lowercase=False)
         return _tfidf(counter.transform(features), self.idf)
 

@@ -85,3 +85,20 @@ def test_nndsvd_start_equals_sklearns_for_the_same_svd():
         expected_w, expected_h = _initialize_nmf(x, k, init="nndsvd", random_state=0)
         w, h = nndsvd(*randomized_svd(x, k, random_state=0))
         assert np.allclose(w, expected_w) and np.allclose(h, expected_h)
+
+
+def test_k_fitted_in_threads_choose_what_one_thread_chooses(monkeypatch):
+    """The k of choose_model are fitted in a thread pool; the chosen model must not depend on it."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from pipeline import discover
+    from pipeline.config import load_config
+
+    cfg = load_config()
+    x = sp.random(400, 250, density=0.04, random_state=np.random.RandomState(1), format="csr")
+    chosen = {}
+    for cpus in (1, 4):
+        monkeypatch.setattr(discover.os, "cpu_count", lambda c=cpus: c)
+        chosen[cpus] = discover.choose_model(x, cfg, random_state=0).components_
+    assert chosen[1].shape == chosen[4].shape and np.array_equal(chosen[1], chosen[4])

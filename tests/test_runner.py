@@ -266,3 +266,38 @@ def test_theme_frames_fold_in_batch_order_whatever_the_arrival_order():
     assert not frames.pending
     assert pd.concat(doc_themes, ignore_index=True).equals(pd.concat([r.doc_themes for r in expected], ignore_index=True))
     assert theme_examples(pd.concat(examples)).equals(theme_examples(pd.concat([r.examples for r in expected])))
+
+
+def test_a_worker_with_stored_models_imports_neither_sklearn_nor_spacy(tmp_path):
+    """Worker start-up: scikit-learn (fitting only) and spaCy (Doc building only) cost 3 s per worker;
+    the per-file stages must not need them once the models are stored."""
+    script = f"""
+import sys
+from pathlib import Path
+from pipeline.config import load_config
+from pipeline.runner import _tasks
+from pipeline.work import process_batch
+cfg = load_config()
+corpus = Path({str(CITY)!r})
+tasks = _tasks(corpus, corpus, cfg, [])[:1]
+(Path({str(tmp_path)!r}) / "run").mkdir(exist_ok=True)
+process_batch((0, tasks), str(corpus), cfg, {str(tmp_path / "cache")!r} + sys.argv[1], {str(tmp_path / "run")!r})
+print(sorted(m for m in ("sklearn", "spacy") if m in sys.modules))
+"""
+    runs = [subprocess.run([sys.executable, "-c", script, str(i)], capture_output=True, text=True, timeout=300)
+            for i in range(2)]  # the first run may train and store the models
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_quiet_collector_restores_the_collector_even_on_error():
+    import gc
+
+    from pipeline.work import quiet_collector
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError):
+        with quiet_collector(young=12_345):
+            assert gc.get_threshold()[0] == 12_345 and gc.get_freeze_count() > 0
+            raise RuntimeError("a failing batch")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

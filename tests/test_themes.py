@@ -339,3 +339,20 @@ def test_match_many_equals_matching_each_document_and_never_continues_across_the
     assert m.match_many(docs) == alone
     assert together[1] == []
     assert [s["themes"] for d in docs for s in d] == [[t["theme_id"] for t in rows] for rows in alone]
+
+
+@pytest.mark.skipif(not CITY.exists(), reason="shared corpus absent")
+def test_tfidf_rows_equal_sklearns_l2_normalize(matcher):
+    """_tfidf scales rows without scikit-learn (workers never import it); the values must be sklearn's."""
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    from pipeline.theme_model import _tfidf
+
+    featurizer = matcher.model.featurizer(*matcher._feature_args)
+    texts = next(iter(_city_texts())) + [""]
+    counts = featurizer.counts(texts, ["problem"] * len(texts))
+    x = counts.astype(np.float64).tocsr()
+    x.data = 1.0 + np.log(x.data)
+    expected = normalize(x @ sp.diags(matcher.model.idf), norm="l2", copy=False).tocsr()
+    _same_sparse(_tfidf(counts, matcher.model.idf), expected)

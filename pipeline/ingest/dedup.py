@@ -19,7 +19,6 @@ import hashlib
 import re
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
 
 from pipeline.config import Config
 
@@ -100,6 +99,8 @@ def find_duplicates(ids: list[str], sigs: list[np.ndarray], cfg: Config) -> dict
     cfg.dedup.threshold; chains (C copies B which copies A) resolve to the first original (A). Empty or
     malformed signatures are skipped.
     """
+    from datasketch import LeanMinHash, MinHashLSH  # run node only: workers make signatures without it (0.6 s import)
+
     d = cfg.dedup
     lsh = MinHashLSH(threshold=d.threshold, num_perm=d.num_perm)
     origin: dict[int, int] = {}
