@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -107,11 +108,12 @@ def _discovery_pool(staging: Path, dup: dict[str, str], limit_hash: int) -> pd.D
                        pc.equal(pc.list_value_length(t["themes"]), 0))
         if dup:
             keep = pc.and_(keep, pc.invert(pc.is_in(t["doc_id"], pa.array(list(dup)))))
-        frame = t.filter(keep).to_pandas()
-        if limit_hash < 2**32:
-            h = frame["text"].map(lambda s: int(hashlib.md5(s.encode()).hexdigest()[:8], 16))
-            frame = frame[h < limit_hash]
-        frames.append(frame)
+        t = t.filter(keep)
+        if limit_hash < 2**32:  # sampled in Arrow, so that only the sample becomes Python objects
+            h = np.fromiter((int.from_bytes(hashlib.md5(s.encode()).digest()[:4], "big")
+                             for s in t["text"].to_pylist()), dtype=np.int64, count=t.num_rows)
+            t = t.filter(pa.array(h < limit_hash))
+        frames.append(t.to_pandas())
     return pd.concat(frames, ignore_index=True)
 
 
