@@ -203,23 +203,37 @@ def _copy_tree(src: Path, dst: Path) -> None:
             shutil.copy2(path, target)
 
 
-def _chrome_by_folder(paths: list[Path], cfg: Config) -> dict[Path, frozenset[str]]:
+def _chrome_by_folder(paths: list[Path], cfg: Config, ingest_key: str,
+                      cache: StageCache | None) -> dict[Path, frozenset[str]]:
+    """Each folder's boilerplate lines; with a cache, remembered under the hash of the sampled bytes, so
+    a rerun reads the samples but decodes none of them (that was half of an unchanged rerun)."""
     from pipeline import ingest
 
     folders: dict[Path, list[Path]] = {}
     for p in paths:
         folders.setdefault(p.parent, []).append(p)
-    return {folder: ingest.source_chrome(files, cfg) for folder, files in folders.items()}
+    out = {}
+    for folder, files in folders.items():
+        sample = ingest.chrome_sample(files, cfg.boilerplate)
+        key = digest("chrome", ingest_key, *[part for suffix, data in sample for part in (suffix, data or b"\0")])
+        if cache is not None and cache.has(key):
+            out[folder] = frozenset(cache.load(key)[0]["chrome"]["line"].to_pylist())
+            continue
+        out[folder] = ingest.source_chrome(files, cfg, sample)
+        if cache is not None:
+            cache.save(key, {"chrome": pa.table({"line": pa.array(sorted(out[folder]), pa.string())})}, {})
+    return out
 
 
-def _tasks(corpus: Path, root: Path, cfg: Config, errors: list[dict]) -> list[FileTask]:
+def _tasks(corpus: Path, root: Path, cfg: Config, errors: list[dict],
+           cache: StageCache | None = None) -> list[FileTask]:
     """Input files with their cache keys; a file that cannot be read becomes an error row."""
     from pipeline import ingest
 
     paths, discover_errors = ingest.discover(corpus, cfg)
     errors.extend(discover_errors)
-    chrome = _chrome_by_folder(paths, cfg)
     keys = stage_keys(cfg)
+    chrome = _chrome_by_folder(paths, cfg, keys["ingest"], cache)
     tasks = []
     for p in paths:
         rel = ingest.display_path(p, root)
@@ -251,15 +265,15 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
         raise PipelineError(f"corpus not found: {corpus} (give a folder or a file)")
     root = corpus if corpus.is_dir() else corpus.parent
     errors: list[dict] = []
-    tasks = _tasks(corpus, root, cfg, errors)
-    timings = {"discover": time.perf_counter() - t0}
-    if on_start:
-        on_start(len(tasks), sum(t.size for t in tasks))
     cache_url = cache_dir or cfg.run.cache_dir
     if fresh:
         cache_url = str(out.resolve().parent / f".{out.name}.fresh-cache")
         shutil.rmtree(cache_url, ignore_errors=True)
     cache = StageCache(cache_url, cfg.run.cache_compression)
+    tasks = _tasks(corpus, root, cfg, errors, cache)
+    timings = {"discover": time.perf_counter() - t0}
+    if on_start:
+        on_start(len(tasks), sum(t.size for t in tasks))
     key = run_key(tasks, cfg)
     runs = Path(cache.url) / "runs" / key if "://" not in cache.url else None
     summary = RunSummary(out=out.resolve(), files=len(tasks), bytes=sum(t.size for t in tasks))

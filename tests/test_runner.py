@@ -301,3 +301,30 @@ def test_quiet_collector_restores_the_collector_even_on_error():
             assert gc.get_threshold()[0] == 12_345 and gc.get_freeze_count() > 0
             raise RuntimeError("a failing batch")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_folder_chrome_is_remembered_by_its_sampled_bytes(tmp_path, monkeypatch):
+    """A rerun reads each folder's sampled bytes but decodes none of them; a changed sample relearns."""
+    from pipeline import ingest
+    from pipeline.cache import StageCache
+    from pipeline.runner import _tasks
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(4):
+        (corpus / f"{i}.txt").write_text(f"某某市政务网欢迎您\n第{i}篇正文，加强社区治理，第{i}次会议。\n", encoding="utf-8")
+    cfg, cache = load_config(), StageCache(str(tmp_path / "cache"))
+    first = _tasks(corpus, corpus, cfg, [], cache)
+    learned = ingest.source_chrome
+
+    def must_not_learn(*args, **kwargs):
+        raise AssertionError("chrome relearned for an unchanged folder")
+
+    monkeypatch.setattr(ingest, "source_chrome", must_not_learn)
+    again = _tasks(corpus, corpus, cfg, [], cache)
+    assert [t.chrome for t in again] == [t.chrome for t in first] and "某某市政务网欢迎您" in first[0].chrome
+    assert [t.keys for t in again] == [t.keys for t in first]
+    calls = []
+    monkeypatch.setattr(ingest, "source_chrome", lambda *a, **k: calls.append(1) or learned(*a, **k))
+    (corpus / "0.txt").write_text("某某市政务网欢迎您\n改过的正文。\n", encoding="utf-8")
+    assert "某某市政务网欢迎您" in _tasks(corpus, corpus, cfg, [], cache)[0].chrome and calls == [1]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.ingest import compilation, formats, metadata
-from pipeline.ingest.boilerplate import cleaner, repeated_lines
+from pipeline.ingest.boilerplate import chrome_sample, cleaner, repeated_lines
 from pipeline.ingest.formats import IngestError
 from pipeline.ingest.normalize import normalize
 
@@ -116,9 +116,13 @@ def _sample_text(data: bytes, suffix: str, cfg: Config) -> str:
     return formats.markdown_to_text(text)[0] if suffix == ".md" else text
 
 
-def source_chrome(paths: list[Path], cfg: Config) -> frozenset[str]:
-    """Lines that repeat across the files of one source (boilerplate), from a bounded sample of them."""
-    return repeated_lines(list(paths), cfg.boilerplate, lambda data, suffix: _sample_text(data, suffix, cfg))
+def source_chrome(paths: list[Path], cfg: Config,
+                  sample: list[tuple[str, bytes | None]] | None = None) -> frozenset[str]:
+    """Lines that repeat across the files of one source (boilerplate), from a bounded sample of them
+    (chrome_sample(paths, cfg.boilerplate) unless given)."""
+    if sample is None:
+        sample = chrome_sample(list(paths), cfg.boilerplate)
+    return repeated_lines(sample, cfg.boilerplate, lambda data, suffix: _sample_text(data, suffix, cfg))
 
 
 # ---------------------------------------------------------------------------------------- read_file

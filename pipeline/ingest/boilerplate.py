@@ -102,19 +102,32 @@ def _head_and_tail(path: Path, n: int) -> bytes:
     return head[: head.rfind(b"\n") + 1] + b"\n" + tail[tail.find(b"\n") + 1:]
 
 
-def repeated_lines(paths: list[Path], cfg: BoilerplateConfig, read_text) -> frozenset[str]:
-    """Short lines found in at least repeated_line_min_files and repeated_line_min_share of sampled files.
-
-    read_text(bytes, suffix) -> str decodes and strips format markup; files it cannot read are skipped.
-    """
-    keep = _union(cfg.keep_patterns)
+def chrome_sample(paths: list[Path], cfg: BoilerplateConfig) -> list[tuple[str, bytes | None]]:
+    """(suffix, first and last bytes) of the files of one source that repeated_lines looks at: a bounded,
+    evenly spread sample of its text files; None for a file that cannot be read."""
     sample = _sample(sorted(p for p in paths if p.suffix.lower() in _TEXT_FORMATS), cfg.sample_files)
+    out: list[tuple[str, bytes | None]] = []
+    for p in sample:
+        try:
+            out.append((p.suffix.lower(), _head_and_tail(p, cfg.sample_bytes)))
+        except OSError:  # reported by read_file, not here
+            out.append((p.suffix.lower(), None))
+    return out
+
+
+def repeated_lines(sample: list[tuple[str, bytes | None]], cfg: BoilerplateConfig, read_text) -> frozenset[str]:
+    """Short lines found in at least repeated_line_min_files and repeated_line_min_share of the sampled
+    files (chrome_sample). read_text(bytes, suffix) -> str decodes and strips format markup; files it
+    cannot read are skipped."""
+    keep = _union(cfg.keep_patterns)
     if len(sample) < cfg.repeated_line_min_files:
         return frozenset()
     counts: Counter[str] = Counter()
-    for p in sample:
+    for suffix, data in sample:
+        if data is None:
+            continue
         try:
-            text = normalize(read_text(_head_and_tail(p, cfg.sample_bytes), p.suffix.lower()))
+            text = normalize(read_text(data, suffix))
         except Exception:  # noqa: BLE001 - unreadable files are reported by read_file, not here
             continue
         counts.update({line for line in text.split("\n")
