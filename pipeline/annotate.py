@@ -141,7 +141,7 @@ class Cues:
 
 
 @functools.lru_cache(maxsize=4)
-def _compile_cues(path: str, digest: str) -> Cues:
+def compile_cues(path: str, digest: str) -> Cues:
     spec = validate(CuesFile, read_yaml(path), path)
     kinds: dict[str, list[str]] = {}
     for kind, lex in spec.cues.items():
@@ -170,7 +170,7 @@ def load_cues(cfg: Config) -> Cues:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     except OSError:
         digest = ""
-    return _compile_cues(str(path), digest)
+    return compile_cues(str(path), digest)
 
 
 # ---------------------------------------------------------------- cue matching: one automaton

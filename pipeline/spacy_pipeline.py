@@ -14,7 +14,7 @@ from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from pipeline.annotate import CUE_TYPES, _compile_cues, cue_matcher
+from pipeline.annotate import CUE_TYPES, compile_cues, cue_matcher
 from pipeline.segment import get_cutter
 
 
@@ -37,7 +37,7 @@ class CueComponent:
     """spaCy component: the cue matches of CueMatcher as doc.spans['cues'] (label = cue type)."""
 
     def __init__(self, cue_path: str, cue_digest: str):
-        self.matcher = cue_matcher(_compile_cues(cue_path, cue_digest))
+        self.matcher = cue_matcher(compile_cues(cue_path, cue_digest))
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
