@@ -39,18 +39,35 @@ def _check_regexes(patterns: list[str]) -> list[str]:
     return patterns
 
 
+def _names(value: Any) -> list[str]:
+    """A column given as one name or a list of candidate names (None: no such column)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+COLUMN_FIELDS = ("text", "title", "date", "year", "source", "author", "region", "id")
+
+
 class CollectionMapping(Strict):
-    """How rows of a .csv/.jsonl/.xlsx collection become documents."""
+    """How rows of a .csv/.jsonl/.xlsx collection become documents.
+
+    Each column is a name or a list of candidate names: the first the file has (exact, else ignoring
+    case and surrounding spaces) is used, so one mapping serves collections exported by different tools
+    (content / text / 正文 / 内容 ...).
+    """
 
     glob: str = Field(description="file-name pattern (fnmatch) the mapping applies to, e.g. '*.jsonl'")
-    text: str = Field(description="column holding the document text")
-    title: str | None = None
-    date: str | None = None
-    year: str | None = None
-    source: str | None = None
-    author: str | None = None
-    region: str | None = None
-    id: str | None = None
+    text: list[str] = Field(min_length=1, description="column holding the document text (candidates, first found wins)")
+    title: list[str] = []
+    date: list[str] = []
+    year: list[str] = []
+    source: list[str] = []
+    author: list[str] = []
+    region: list[str] = []
+    id: list[str] = []
+
+    _v = field_validator(*COLUMN_FIELDS, mode="before")(classmethod(lambda cls, v: _names(v)))
 
 
 class IngestConfig(Strict):
@@ -69,7 +86,7 @@ class IngestConfig(Strict):
         CollectionMapping(glob="*.jsonl", text="content", title="title", year="year", source="url"),
         CollectionMapping(glob="*.csv", text="content", title="title", year="year", date="date"),
         CollectionMapping(glob="*.xlsx", text="content", title="title", year="year", date="date"),
-    ]
+    ]  # configs/default.yaml lists more candidate names
 
 
 class BoilerplateConfig(Strict):

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline import ingest
 from pipeline.config import load_config
+from pipeline.ingest.formats import find_column
 from pipeline.ingest.normalize import normalize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -255,9 +256,31 @@ def test_jsonl_record_with_traditional_characters(tmp_path):
 
 def test_csv_missing_text_column_names_the_columns(tmp_path):
     p = tmp_path / "docs.csv"
-    p.write_text("标题,正文,年份\n报告,内容内容内容,2021\n", encoding="utf-8")
+    p.write_text("标题,段落,年份\n报告,内容内容内容,2021\n", encoding="utf-8")
     err = only_error(read(p))
-    assert "'content'" in err["error"] and "'正文'" in err["error"] and "'标题'" in err["error"]
+    assert "none of 'content'" in err["error"] and "'段落'" in err["error"] and "'标题'" in err["error"]
+    assert "ingest.collections" in err["hint"]
+
+
+def test_collection_columns_found_by_common_names(tmp_path):
+    """正文/标题/发布时间 (a Chinese export) and Text/Title (another tool's casing) need no configuration."""
+    p = tmp_path / "docs.csv"
+    p.write_text(f"标题,正文,发布时间\n调研报告,{BODY},2023-05-01\n", encoding="utf-8")
+    (art,) = read(p).articles
+    assert art["title"] == "调研报告" and art["date"] == "2023-05-01" and BODY[:10] in art["text"]
+    q = tmp_path / "docs.jsonl"
+    q.write_text(json.dumps({"Title": "报告", "Text": BODY, "URL": "https://example.org/a"}, ensure_ascii=False),
+                 encoding="utf-8")
+    (art,) = read(q).articles
+    assert art["title"] == "报告" and art["source"] == "https://example.org/a"
+
+
+def test_find_column_prefers_earlier_candidates_and_exact_names():
+    assert find_column(["text", "content"], ["content", "text"]) == "content"
+    assert find_column(["Content ", "content"], ["content"]) == "content"
+    assert find_column(["Content "], ["content"]) == "Content "
+    assert find_column(["正文"], ["content", "正文"]) == "正文"
+    assert find_column(["x"], ["content"]) is None
 
 
 def test_ragged_csv(tmp_path):

@@ -24,8 +24,9 @@ zip-bomb .docx (500 MB of  read: "refused: the .docx would inflate to 524,288,00
 encrypted PDF (reportlab)  read: "the PDF is encrypted / password-protected (PDFPasswordIncorrect)" -> qpdf --decrypt
 image-only PDF             extract: "the PDF has no text layer (1 pages, scanned images only?)" -> run OCR (ocrmypdf)
 truncated PDF              read: "corrupt PDF (PSEOF: Unexpected EOF)" -> save/print it again as PDF
-CSV without the text       extract: "text column 'content' not found; available columns: 'title', 'body', 'year'"
-  column                   -> set ingest.collections[glob='*.csv'].text to the column holding the text
+CSV without the text       extract: "no text column: none of 'content', 'text', ... found; available columns:
+  column                   'title', '段落', 'year'" -> add the column holding the text to
+                           ingest.collections[glob='*.csv'].text
 CSV with ragged rows       6 documents + extract: "4 rows have a different number of cells than the header
                            (lines 3, 4, 6, 7); missing cells read as empty, extra cells ignored" -> check quoting
 mixed UTF-8 + GBK lines    read correctly: encoding "mixed utf-8 + gb18030 (46 of 91 lines gb18030)", no U+FFFD
@@ -298,7 +299,7 @@ def b_corrupt_pdf(corpus: Path) -> str:
 
 
 def b_csv_missing_column(corpus: Path) -> str:
-    rows = ["title,body,year"] + [f"报告{i},{json.dumps(line, ensure_ascii=False)},2024"
+    rows = ["title,段落,year"] + [f"报告{i},{json.dumps(line, ensure_ascii=False)},2024"
                                  for i, line in enumerate(TEXT.split("\n")[:5])]
     (corpus / "no-text-column.csv").write_text("\n".join(rows), encoding="utf-8")
     return "no-text-column.csv"
@@ -330,7 +331,7 @@ ERROR_CASES = {
     "encrypted-pdf": (b_encrypted_pdf, "read", r"encrypted", r"qpdf --decrypt"),
     "image-only-pdf": (b_image_pdf, "extract", r"no text layer", r"OCR"),
     "corrupt-pdf": (b_corrupt_pdf, "read|extract", r"PDF", r"save/print it again"),
-    "csv-missing-text-column": (b_csv_missing_column, "extract", r"text column 'content' not found.*'body'",
+    "csv-missing-text-column": (b_csv_missing_column, "extract", r"no text column: none of 'content'.*available columns: 'title', '段落'",
                                 r"ingest\.collections"),
     "symlink-loop": (b_symlink_loop, "read", r"symbolic link loop", r"remove or fix the link"),
     "self-symlink": (b_self_link, "read", r"looping symbolic link", r"fix or remove the link"),

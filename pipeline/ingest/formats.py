@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import CollectionMapping, IngestConfig
+from pipeline.config import COLUMN_FIELDS, CollectionMapping, IngestConfig
 
 
 class IngestError(Exception):
@@ -452,6 +452,16 @@ def _cell(row: dict, column: str | None) -> Any:
     return value
 
 
+def find_column(header: list[str], candidates: list[str]) -> str | None:
+    """The first candidate the header has: exact name first, then ignoring case and outer spaces."""
+    present = set(header)
+    for name in candidates:
+        if name in present:
+            return name
+    folded = {h.strip().casefold(): h for h in reversed(header)}
+    return next((folded[c.strip().casefold()] for c in candidates if c.strip().casefold() in folded), None)
+
+
 def read_collection(data: bytes, path: Path, cfg: IngestConfig) -> Extracted:
     """Each row is a document, mapped by the first matching ingest.collections entry."""
     mapping = mapping_for(path, cfg)
@@ -459,21 +469,23 @@ def read_collection(data: bytes, path: Path, cfg: IngestConfig) -> Extracted:
         raise IngestError("extract", f"no ingest.collections entry matches {path.name!r}",
                           "add a mapping (glob, text column, ...) for this file to ingest.collections in the config")
     header, rows, enc, errors = _RECORDS[path.suffix.lower()](data, cfg)
-    if mapping.text not in header:
-        raise IngestError("extract", f"text column {mapping.text!r} not found; available columns: "
+    columns = {k: find_column(header, getattr(mapping, k)) for k in COLUMN_FIELDS}
+    text_column = columns.pop("text")
+    if text_column is None:
+        tried = ", ".join(map(repr, mapping.text))
+        raise IngestError("extract", f"no text column: none of {tried} found; available columns: "
                                      f"{', '.join(map(repr, header)) or '(none)'}",
-                          f"set ingest.collections[glob={mapping.glob!r}].text to the column holding the text")
+                          f"add the column holding the text to ingest.collections[glob={mapping.glob!r}].text")
     units, empty = [], []
     for i, row in enumerate(rows):
-        text = _cell(row, mapping.text)
+        text = _cell(row, text_column)
         if text is None:
             empty.append(i + 1)
             continue
-        meta = {k: _cell(row, getattr(mapping, k)) for k in ("title", "date", "year", "source", "author",
-                                                              "region", "id")}
+        meta = {k: _cell(row, column) for k, column in columns.items()}
         units.append(Unit(str(text), {k: v for k, v in meta.items() if v is not None}, row=i))
     if empty:
-        errors.append(IngestError("extract", f"{len(empty)} rows have an empty {mapping.text!r} (rows {_some(empty)})",
+        errors.append(IngestError("extract", f"{len(empty)} rows have an empty {text_column!r} (rows {_some(empty)})",
                                   "those rows were skipped; fill the text or remove them"))
     return Extracted(units, enc, errors)
 
