@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
-from pipeline.config import Config, Strict, _check_regexes, read_yaml, validate
+from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, validate
 from pipeline.segment import get_cutter, stopwords
 
 if TYPE_CHECKING:
@@ -231,6 +231,24 @@ def cue_matcher(cues: Cues) -> CueMatcher:
 
 # ---------------------------------------------------------------- features
 
+@functools.lru_cache(maxsize=8)
+def _article_regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def is_statute(texts: list[str], spec: StatuteConfig) -> bool:
+    """Whether sentences (or lines) are a statute's: at least spec.min_articles of them start an article
+    (第N条). Only texts with 第 near their start are matched, so this costs little on other genres."""
+    rx = _article_regex(spec.article)
+    found = 0
+    for t in texts:
+        if "第" in t[:4] and rx.match(t):
+            found += 1
+            if found >= spec.min_articles:
+                return True
+    return False
+
+
 @functools.lru_cache(maxsize=200_000)
 def name_key(name: str) -> int:
     """Stable 63-bit key of a named feature (top bit set: never equal to a character n-gram key)."""
@@ -255,6 +273,7 @@ class DocFeatures:
     cues: list[list[str]] = field(default_factory=list)
     rule: list[str | None] = field(default_factory=list)
     near_kind: list[str | None] = field(default_factory=list)
+    genre: str | None = None  # 'statute' (annotate.statute), else None
     tokens: list[str] = field(default_factory=list)
     token_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -712,9 +731,13 @@ class Featurizer:
             for i in np.flatnonzero(ctx == c).tolist():
                 cue_lists[i].extend(ctx_evidence[c])
         near = [ctx_near[c] for c in ctx_list]
+        genre = "statute" if is_statute(texts, self.cfg.annotate.statute) else None
+        if genre:
+            for c in cue_lists:
+                c.append(f"genre:{genre}")
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
-                           cues=cue_lists, rule=rules, near_kind=near, tokens=toks, token_starts=tstart,
-                           sentence_starts=sstart)
+                           cues=cue_lists, rule=rules, near_kind=near, genre=genre, tokens=toks,
+                           token_starts=tstart, sentence_starts=sstart)
 
     def _search_short(self, texts: list[str], lengths: np.ndarray, max_chars, rx: re.Pattern,
                       groups: bool = False) -> tuple[np.ndarray, list[str]]:

@@ -159,6 +159,25 @@ class StructureConfig(Strict):
         return v
 
 
+class StatuteConfig(Strict):
+    """Statutes (regulations, rules, measures: 第一条 … 第N条), found by their article markers.
+
+    A statute prescribes: it reports no experience and few problems, yet its present-tense duties
+    (街道办事处负责组建…, 本市支持…) read like the experiences and its conditions (尚未交存…的) like the
+    problems of the labelled essays. Its sentences' type probabilities are multiplied by type_prior
+    (evidence 'genre:statute'): on 60 random local regulations, experience 758 -> 57 and problem 692 -> 178
+    of 10,768 sentences, 应当/不得 clauses tagged measure 89% -> 92%.
+    """
+
+    article: str = Field(r"\s*#*\s*第[一二三四五六七八九十百零〇两]+条", description="regex: a sentence starting "
+                         "with this is an article")
+    min_articles: int = Field(5, ge=1, description="a document with this many articles is a statute")
+    type_prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(
+        {"experience": 0.1, "problem": 0.3}, description="a statute's sentences: type probability x this")
+
+    _v = field_validator("article")(classmethod(lambda cls, v: _check_regexes([v])[0]))
+
+
 class AnnotateConfig(Strict):
     tokenizer: Literal["rjieba", "jieba"] = "rjieba"
     userdict: str = "configs/userdict.txt"
@@ -211,6 +230,11 @@ class AnnotateConfig(Strict):
     )
     weak_weight: float = Field(0.02, ge=0, description="sample weight of a weak unit (a gold unit weighs 1)")
     weak_per_type: int = Field(1500, ge=1, description="weak units sampled per type by --build-weak")
+    statute: StatuteConfig = StatuteConfig()
+    weak_exclude: list[str] = Field(
+        ["北京.txt", "天津.txt"],
+        description="file names (fnmatch) never weak-labelled: the documents of the transfer tests "
+                    "(tests/test_annotate.py), so that those test text the tagger was not trained on")
 
     _v = field_validator("article_start")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 

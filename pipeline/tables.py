@@ -76,7 +76,8 @@ SENTENCES = pa.schema([
     col("is_heading", pa.bool_(), "the sentence is a heading"),
     col("type", pa.string(), "problem | measure | experience | other"),
     col("type_score", pa.float32(), "probability of the chosen type, 0..1"),
-    col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, and heading:kind:text"),
+    col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, heading:kind:text, "
+        "rule:name (a rule set the type) and genre:statute (the statute prior applied)"),
     col("method", pa.string(), "rule | model | both"),
     col("themes", pa.list_(pa.string()), "seeded theme ids matched (discovered themes are in sentence_themes)"),
 ])

@@ -333,6 +333,8 @@ def type_proba(model: TypeTagger, d: DocFeatures, cfg: Config) -> np.ndarray:
     a = cfg.annotate
     own = model.predict_proba_doc(d)
     proba = heading_prior(own, list(model.classes_), d.near_kind, a.heading_boost)
+    if d.genre == "statute":
+        proba = type_prior(proba, list(model.classes_), a.statute.type_prior)
     if a.decode == "posterior":
         post = model.decode(proba, a.transition_weight, a.decode_prior_power, a.decode_window)
         # a sentence whose own words are clear keeps its type: neighbours decide only the unsure ones
@@ -541,6 +543,15 @@ def heading_prior(proba: np.ndarray, classes: list[str], kinds: list[str | None]
     for i, kind in enumerate(kinds):
         if kind in col:
             weights[i, col[kind]] = boost
+    out = proba * weights
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def type_prior(proba: np.ndarray, classes: list[str], factors: dict[str, float]) -> np.ndarray:
+    """Probabilities of every sentence re-weighted by a factor per type (a genre's prior), renormalised."""
+    weights = np.array([factors.get(c, 1.0) for c in classes])
+    if not len(proba) or np.all(weights == 1.0):
+        return proba
     out = proba * weights
     return out / out.sum(axis=1, keepdims=True)
 

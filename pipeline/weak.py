@@ -7,9 +7,14 @@ name each part, so every body sentence of such a document gets a label for free.
 (a review also states aims, a plan also cites results), so the tagger gives them a low sample weight
 (annotate.weak_weight) and learns from them only what the text itself says, never their headings.
 `zhili train --build-weak` writes the file listed in annotate.weak_labels.
+
+Statutes are not weak-labelled: their normative clauses as weak measures raised the share of a
+regulation's 应当/不得 clauses tagged measure from 92% to 95% but lowered the seeds' leave-one-file-out
+macro-F1 by 0.005; the statute type prior (annotate.statute) does most of that work without the cost.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import random
 from collections.abc import Iterator
@@ -20,6 +25,7 @@ from pipeline.config import Config
 from pipeline.structure import split
 
 MIN_CHARS, MAX_CHARS = 10, 200
+SOURCE_SUFFIXES = (".txt", ".jsonl")
 
 
 def _texts(path: Path) -> Iterator[tuple[str, str]]:
@@ -61,13 +67,15 @@ def label_document(text: str, cfg: Config) -> list[tuple[int, str, str]]:
 
 def build_weak(cfg: Config, sources: list[Path], out: Path, per_type: int = 1500, seed: int = 0) -> dict[str, int]:
     """Write a balanced sample (at most per_type units of each type, fixed seed, distinct texts) of the
-    weak labels of every .txt/.jsonl file under `sources` as label JSON lines; returns the counts."""
+    weak labels of every .txt/.jsonl file under `sources`, less the files of annotate.weak_exclude, as
+    label JSON lines; returns the counts."""
     pools: dict[str, list[dict]] = {t: [] for t in CUE_TYPES}
     seen: set[str] = set()
+    excluded = cfg.annotate.weak_exclude
     for root in sources:
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
         for path in files:
-            if path.suffix not in (".txt", ".jsonl"):
+            if path.suffix not in SOURCE_SUFFIXES or any(fnmatch.fnmatch(path.name, p) for p in excluded):
                 continue
             for name, text in _texts(path):
                 for n, body, kind in label_document(text, cfg):

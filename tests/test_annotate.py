@@ -1,12 +1,13 @@
 """Sentence tagging: cue matching on real sentences, rules, the spaCy Doc, transfer to work reports."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from pipeline.annotate import Annotator, Featurizer, load_cues
+from pipeline.annotate import Annotator, Featurizer, is_statute, load_cues
 from pipeline.config import load_config
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -70,6 +71,8 @@ def test_heading_kind_prefers_the_head_noun(cfg):
 def test_annotate_fills_rows_and_spans(annotator):
     sentences, sections = rows(["二、存在的问题", "社区工作者待遇偏低,人员流失严重,难以留住人才。",
                                 "建议健全社区工作者薪酬体系,着力提升专业化水平。"], headings="二、存在的问题")
+    sentences[2]["section_id"] = 2  # the recommendation under its own heading (三、对策建议)
+    sections.append({"section_id": 2, "parent_id": 0, "level": 1, "heading": "三、对策建议"})
     doc = annotator.annotate_doc(sentences, sections)
     assert [s["type"] for s in sentences] == ["other", "problem", "measure"]
     assert sentences[0]["method"] in ("rule", "both")
@@ -144,3 +147,41 @@ def test_transfer_to_work_reports(cfg, annotator, city):
     assert review["experience"] > 0.6 * sum(review.values())
     assert plan["measure"] > 0.8 * sum(plan.values())
     assert problems["problem"] > 0.6 * sum(problems.values())
+
+
+def test_statutes_are_found_by_their_articles(cfg):
+    spec = cfg.annotate.statute
+    articles = [f"第{n}条 业主应当遵守管理规约。" for n in "一二三四五"]
+    assert is_statute(articles, spec) and is_statute(["## 第十二条"] * 5, spec)
+    assert not is_statute(articles[:4] + ["第五章 附则"], spec)
+    assert not is_statute(["我们坚持第一条原则。"] * 5, spec)
+
+
+def test_a_statute_leans_away_from_experience(cfg, annotator):
+    """The same duty sentence: in a statute its type probabilities get the statute prior, with evidence."""
+    duty = "街道办事处负责组建物业管理委员会,指导业主成立业主大会。"
+    texts = [f"第{n}条 {duty}" for n in "一二三四五六"]
+    feats = annotator.featurizer.features(*rows(texts))
+    assert feats.genre == "statute" and all("genre:statute" in c for c in feats.cues)
+    sentences, sections = rows(texts)
+    annotator.annotate(sentences, sections)
+    assert all(s["type"] != "experience" and "genre:statute" in s["cues"] for s in sentences)
+    assert annotator.featurizer.features(*rows([duty] * 6)).genre is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["北京市物业管理条例", "丽水市物业管理条例"])
+def test_transfer_to_statutes(cfg, annotator, name):
+    """A regulation prescribes (annotate.statute): its normative clauses come out measure, its article
+    numbers other, and it describes almost no experience."""
+    from pipeline.structure import split
+
+    path = next((Path(__file__).resolve().parents[1] / "corpora" / "sample" / "local-regulations").rglob(f"{name}*"))
+    sections, sentences = split(path.read_text(encoding="utf-8"), cfg.structure)
+    annotator.annotate(sentences, sections)
+    types = Counter(s["type"] for s in sentences)
+    normative = Counter(s["type"] for s in sentences if "应当" in s["text"] or "不得" in s["text"])
+    numbers = Counter(s["type"] for s in sentences if re.fullmatch(r"第[一二三四五六七八九十百零]+条", s["text"]))
+    assert normative["measure"] > 0.85 * sum(normative.values())
+    assert numbers and set(numbers) == {"other"}
+    assert types["experience"] < 0.05 * len(sentences)

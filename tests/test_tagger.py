@@ -13,7 +13,8 @@ from pipeline.annotate import Featurizer
 from pipeline.config import load_config
 from pipeline.labels import LabelsError, read_labels, training_labels
 
-REPORTS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "city-reports-2024"
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT.parent / "shared" / "corpora" / "city-reports-2024"
 
 
 @pytest.fixture()
@@ -71,6 +72,16 @@ def test_weak_labels_follow_the_report_outline(cfg):
     text_of = {kind: [t for _, t, k in labelled if k == kind] for kind in kinds}
     assert any("问题" in t or "不足" in t for t in text_of["problem"])
     assert len(text_of["experience"]) > 50 and len(text_of["measure"]) > 50
+
+
+@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+def test_weak_labels_skip_the_transfer_test_documents(cfg, tmp_path):
+    from pipeline.weak import build_weak
+
+    counts = build_weak(cfg, [REPORTS], tmp_path / "weak.jsonl", per_type=10_000)
+    docs = {json.loads(line)["doc"] for line in (tmp_path / "weak.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert counts["experience"] > 1000 and "city-reports-2024/上海.txt" in docs
+    assert not docs & {"city-reports-2024/北京.txt", "city-reports-2024/天津.txt"}
 
 
 def test_weak_units_never_enter_a_test_fold(cfg, units, featurizer, tmp_path):
