@@ -71,6 +71,7 @@ class CollectionMapping(Strict):
 
 
 class IngestConfig(Strict):
+    _titles = field_validator("title_noise", "title_placeholders")(classmethod(lambda cls, v: _check_regexes([v])[0]))
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".csv", ".jsonl", ".xlsx"]
     max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
     max_article_chars: int = Field(2_000_000, gt=0, description="a longer article is refused (error row): the "
@@ -82,6 +83,14 @@ class IngestConfig(Strict):
     max_invalid_utf8_bytes: int = Field(16, ge=0, description="up to this many bad bytes a file is still UTF-8")
     max_invalid_utf8_share: float = Field(0.001, ge=0, le=1, description="... or up to this share of its bytes")
     head_lines: int = Field(12, ge=1, description="non-empty lines at the top searched for title/date/source/author")
+    title_noise: str = Field(
+        r"^(?:Microsoft\s+(?:Word|PowerPoint|Excel)|WPS(?:文字|演示|表格)?)\s*-\s*|\.(?:docx?|wps|pdf|pptx?|xlsx?|txt)$",
+        description="regex, removed from a title found in file metadata (Microsoft Word - 报告.docx)")
+    title_placeholders: str = Field(
+        r"(?:untitled|title|无标题|未命名|document\s*\d*|文档\s*\d*|新建\s*(?:Microsoft\s*Word\s*|文本\s*)?文档\s*\d*"
+        r"|(?:Microsoft\s*)?(?:PowerPoint\s*)?演示文稿\s*\d*|幻灯片\s*\d*)",
+        description="regex (whole title, any case): a metadata title that names nothing; the text's first line "
+                    "or the file name is used instead")
     collections: list[CollectionMapping] = [
         CollectionMapping(glob="*.jsonl", text="content", title="title", year="year", source="url"),
         CollectionMapping(glob="*.csv", text="content", title="title", year="year", date="date"),

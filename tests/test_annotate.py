@@ -83,10 +83,19 @@ def test_annotate_fills_rows_and_spans(annotator):
 
 
 def test_boilerplate_is_other_by_rule(annotator):
-    sentences, sections = rows(["发布时间:2024-04-29 14:26:51", "相关推荐"])
+    # a seed's breadcrumb run together with its title (labelled other), an article number of a statute
+    sentences, sections = rows(["发布时间:2024-04-29 14:26:51", "相关推荐", "首页范文社区治理经验十篇社区治理经验十篇",
+                                "当前位置：首页 > 政务公开", "第二十二条"])
     annotator.annotate(sentences, sections)
     assert {s["type"] for s in sentences} == {"other"}
     assert all(s["method"] in ("rule", "both") for s in sentences)
+
+
+def test_a_bare_heading_is_other_by_rule(annotator):
+    for heading in ("二、存在的问题", "存在问题", "三、对策建议", "主要做法"):
+        sentences, sections = rows([heading, "社区工作者待遇偏低。"], headings=heading)
+        annotator.annotate(sentences, sections)
+        assert sentences[0]["type"] == "other" and "rule:bare_heading" in sentences[0]["cues"], heading
 
 
 def test_spacy_component_and_batch_path_find_the_same_cues(annotator):

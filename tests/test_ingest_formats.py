@@ -196,7 +196,8 @@ def test_zip_bomb_docx_refused_before_inflating(tmp_path):
 
 # ------------------------------------------------------------------------------------ pdf
 
-def _pdf(path: Path, lines: list[str], encrypt: str | None = None, image_only: bool = False) -> None:
+def _pdf(path: Path, lines: list[str], encrypt: str | None = None, image_only: bool = False,
+         title: str = "社区治理调研") -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -204,7 +205,7 @@ def _pdf(path: Path, lines: list[str], encrypt: str | None = None, image_only: b
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     c = canvas.Canvas(str(path), pagesize=A4, encrypt=encrypt)
-    c.setTitle("社区治理调研")
+    c.setTitle(title)
     if image_only:
         c.rect(100, 500, 300, 200, fill=1)
     else:
@@ -222,6 +223,15 @@ def test_pdf_with_chinese_text(tmp_path):
     (art,) = read(p).articles
     assert art["format"] == "pdf" and art["title"] == "社区治理调研"
     assert "一、基本情况" in art["text"] and "网格党支部1100个" in art["text"]
+
+
+def test_titles_in_file_metadata_lose_tool_decoration_and_placeholders(tmp_path):
+    p = tmp_path / "a.pdf"
+    _pdf(p, ["一、基本情况", BODY], title="Microsoft Word - 关于社区治理的调研报告.docx")
+    assert read(p).articles[0]["title"] == "关于社区治理的调研报告"
+    q = tmp_path / "街道调研.pdf"
+    _pdf(q, ["一、基本情况", BODY], title="untitled")
+    assert read(q).articles[0]["title"] == "街道调研"  # the file name, not the placeholder
 
 
 def test_image_only_pdf(tmp_path):

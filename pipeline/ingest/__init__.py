@@ -252,6 +252,7 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
     out = []
     for title, body in pieces:
         title = normalize(str(title)).split("\n")[0] if title else None
+        title = metadata.clean_title(title, cfg.ingest.title_noise, cfg.ingest.title_placeholders) if title else None
         body_head = metadata.head_lines(body, cfg.ingest.head_lines)
         cleaned = clean.clean(body, chrome, title)
         if not title:

@@ -153,6 +153,15 @@ def author_line(lines: list[str]) -> str | None:
     return None
 
 
+def clean_title(title: str, noise: str, placeholders: str) -> str | None:
+    """A title from file metadata without its tool's decoration (Microsoft Word - 报告.docx -> 报告), or
+    None when it is a placeholder a tool filled in (Untitled, 无标题, 文档1)."""
+    title = re.sub(noise, "", title.strip(), flags=re.I).strip()
+    if not title or re.fullmatch(placeholders, title, flags=re.I):
+        return None
+    return title
+
+
 def looks_like_title(line: str, max_chars: int = 60) -> bool:
     """Short, not a sentence, not a numbered heading, not a salutation or a date line."""
     line = line.strip()
