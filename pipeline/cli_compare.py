@@ -79,7 +79,8 @@ def register(app: typer.Typer) -> None:
         run: Path = typer.Argument(..., help="run folder (output of `zhili run`)"),
         by: Optional[str] = typer.Option(None, help="also per group: region | province | city | year | source"),
         themes: Optional[str] = typer.Option(None, help="theme ids or Chinese names, comma-separated (default all)"),
-        kind: Optional[str] = typer.Option(None, help="only seeded or discovered themes (default both)"),
+        kind: Optional[str] = typer.Option(None, help="seeded, discovered or all themes (default seeded: a "
+                                           "discovered theme comes from one type's sentences, so it has no gap to show)"),
         include_duplicates: bool = typer.Option(False, help="keep near-duplicate documents"),
         examples: Optional[int] = typer.Option(None, help="example sentences per theme (default from configs: 3)"),
         format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),

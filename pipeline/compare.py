@@ -346,9 +346,13 @@ def _notes(data: RunData, by: str, types, normalize: str, min_docs: int, groups:
 def gaps(run: str | Path | RunData, by: str | None = None, themes: list[str] | None = None,
          include_duplicates: bool = False, examples: int = 3, kind: str | None = None) -> Gaps:
     """For each theme (and group): articles with problem / measure / experience sentences on it, and the
-    articles that report it as a problem without proposing any measure on it ('unaddressed')."""
+    articles that report it as a problem without proposing any measure on it ('unaddressed').
+
+    kind: seeded | discovered | all; by default (no kind, no themes) the seeded themes when the run has any.
+    """
     data = run if isinstance(run, RunData) else load_run(run, include_duplicates)
-    theme_ids = select_themes(data, themes, kind)
+    default_seeded = kind is None and not themes and "kind" in data.themes and (data.themes["kind"] == "seeded").any()
+    theme_ids = select_themes(data, themes, "seeded" if default_seeded else None if kind == "all" else kind)
     docs = data.docs.assign(group=group_keys(data.docs, by) if by else TOTAL_LABEL)
     rows = _themed(data, ("problem", "measure", "experience"), theme_ids).merge(docs[["doc_id", "group"]],
                                                                                 on="doc_id")
@@ -377,7 +381,11 @@ def gaps(run: str | Path | RunData, by: str | None = None, themes: list[str] | N
         "same theme; unaddressed_share = unaddressed_docs / problem_docs.",
         f"examples: up to {examples} problem sentences (highest type score) from unaddressed articles, one per article.",
     ]
-    if kind:
+    if default_seeded:
+        notes.append("themes: seeded only; discovered themes are left out, since each was found among the "
+                     "sentences of one type, so it has no measures (or no problems) by construction "
+                     "(kind='discovered' or 'all' to show them).")
+    elif kind in ("seeded", "discovered"):
         notes.append(f"themes: {kind} only.")
     return Gaps(by, table.reset_index(drop=True), ex.reset_index(drop=True), notes)
 

@@ -283,5 +283,8 @@ def test_theme_kind_filter(run):
     assert len(compare(run, "province", kind="seeded").themes) == 4
     assert compare(run, "province", kind="discovered").counts.loc[TOTAL, TOTAL] == 0
     assert gaps(run, kind="seeded").notes[-1] == "themes: seeded only."
+    default = gaps(run)  # seeded by default: a discovered theme comes from one type's sentences
+    assert default.table.equals(gaps(run, kind="seeded").table) and "discovered themes are left out" in default.notes[-1]
+    assert set(gaps(run, kind="all").table["theme_id"]) >= set(default.table["theme_id"])
     with pytest.raises(CompareError, match="unknown theme kind"):
         compare(run, "province", kind="found")
