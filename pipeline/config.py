@@ -84,8 +84,9 @@ class IngestConfig(Strict):
     max_invalid_utf8_share: float = Field(0.001, ge=0, le=1, description="... or up to this share of its bytes")
     head_lines: int = Field(12, ge=1, description="non-empty lines at the top searched for title/date/source/author")
     title_noise: str = Field(
-        r"^(?:Microsoft\s+(?:Word|PowerPoint|Excel)|WPS(?:文字|演示|表格)?)\s*-\s*|\.(?:docx?|wps|pdf|pptx?|xlsx?|txt)$",
-        description="regex, removed from a title found in file metadata (Microsoft Word - 报告.docx)")
+        r"^(?:Microsoft\s+(?:Word|PowerPoint|Excel)|WPS(?:文字|演示|表格)?)\s*-\s*|\.(?:docx?|wps|pdf|pptx?|xlsx?|txt)$"
+        r"|\s*(?:[_|｜]|\s[-–—]+\s|--)\s*[^_|｜]{0,30}(?:网|网站|门户|官网|频道|在线|之窗|政府|日报|新闻)\s*$",
+        description="regex, removed from a title (Microsoft Word - 报告.docx, 报告_某市人民政府门户网站)")
     title_placeholders: str = Field(
         r"(?:untitled|title|无标题|未命名|document\s*\d*|文档\s*\d*|新建\s*(?:Microsoft\s*Word\s*|文本\s*)?文档\s*\d*"
         r"|(?:Microsoft\s*)?(?:PowerPoint\s*)?演示文稿\s*\d*|幻灯片\s*\d*)",

@@ -234,6 +234,18 @@ def test_titles_in_file_metadata_lose_tool_decoration_and_placeholders(tmp_path)
     assert read(q).articles[0]["title"] == "街道调研"  # the file name, not the placeholder
 
 
+@pytest.mark.parametrize("raw, title", [
+    ("社区治理经验_XX市人民政府门户网站", "社区治理经验"), ("关于加强社区治理的调研报告 - 中国文明网", "关于加强社区治理的调研报告"),
+    ("基层治理_新闻频道_中国网", "基层治理"), ("党建引领基层治理｜人民网", "党建引领基层治理"),
+    ("2023年工作总结 - 某某街道办事处", "2023年工作总结 - 某某街道办事处"), ("新时代枫桥经验——浙江日报", "新时代枫桥经验——浙江日报"),
+    ("文档1", None), ("Microsoft Word - 报告.docx", "报告")])
+def test_clean_title(raw, title):
+    from pipeline.ingest.metadata import clean_title
+
+    c = load_config().ingest
+    assert clean_title(raw, c.title_noise, c.title_placeholders) == title
+
+
 def test_image_only_pdf(tmp_path):
     p = tmp_path / "scan.pdf"
     _pdf(p, [], image_only=True)
