@@ -1,13 +1,14 @@
 """Throughput of Annotator.annotate on real documents (MB/s of sentence text, model load excluded).
 
-    .venv/bin/python bench/annotate_speed.py [--corpus DIR] [--limit N]
+    .venv/bin/python bench/annotate_speed.py [--corpus DIR] [--limit N] [--passes N]
 
 Splits every file of the corpus (default: shared city-reports-2024) with structure.split first, then
 times only the annotation of the prepared rows, one document at a time, in this one process, --passes
 times over the corpus (fresh row copies each pass). The first pass also pays one-time costs (memo and
 cache fills, first calls into numpy and rjieba); later passes are the steady state of a worker that has
 run for a while (a pass re-reads the same documents, so its heading-context memo is warm; that memo
-is ~3% of annotation time). Each pass runs under work.quiet_collector, as a worker's batch does. The machine is shared, so a single pass can be off by a third: the median is reported.
+is ~3% of annotation time). Each pass runs under work.quiet_collector, as a worker's batch does. The
+machine is shared, so a single pass can be off by a third: the median is reported.
 """
 from __future__ import annotations
 

@@ -231,15 +231,10 @@ def cue_matcher(cues: Cues) -> CueMatcher:
 
 # ---------------------------------------------------------------- features
 
-@functools.lru_cache(maxsize=8)
-def _article_regex(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
-
-
 def is_statute(texts: list[str], spec: StatuteConfig) -> bool:
     """Whether sentences (or lines) are a statute's: at least spec.min_articles of them start an article
     (第N条). Only texts with 第 near their start are matched, so this costs little on other genres."""
-    rx = _article_regex(spec.article)
+    rx = re.compile(spec.article)  # re keeps compiled patterns
     found = 0
     for t in texts:
         if "第" in t[:4] and rx.match(t):

@@ -352,7 +352,9 @@ def gaps(run: str | Path | RunData, by: str | None = None, themes: list[str] | N
     """
     data = run if isinstance(run, RunData) else load_run(run, include_duplicates)
     default_seeded = kind is None and not themes and "kind" in data.themes and (data.themes["kind"] == "seeded").any()
-    theme_ids = select_themes(data, themes, "seeded" if default_seeded else None if kind == "all" else kind)
+    if default_seeded:
+        kind = "seeded"
+    theme_ids = select_themes(data, themes, None if kind == "all" else kind)
     docs = data.docs.assign(group=group_keys(data.docs, by) if by else TOTAL_LABEL)
     rows = _themed(data, ("problem", "measure", "experience"), theme_ids).merge(docs[["doc_id", "group"]],
                                                                                 on="doc_id")

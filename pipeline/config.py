@@ -71,7 +71,6 @@ class CollectionMapping(Strict):
 
 
 class IngestConfig(Strict):
-    _titles = field_validator("title_noise", "title_placeholders")(classmethod(lambda cls, v: _check_regexes([v])[0]))
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".csv", ".jsonl", ".xlsx"]
     max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
     max_article_chars: int = Field(2_000_000, gt=0, description="a longer article is refused (error row): the "
@@ -85,7 +84,7 @@ class IngestConfig(Strict):
     head_lines: int = Field(12, ge=1, description="non-empty lines at the top searched for title/date/source/author")
     title_noise: str = Field(
         r"^(?:Microsoft\s+(?:Word|PowerPoint|Excel)|WPS(?:文字|演示|表格)?)\s*-\s*|\.(?:docx?|wps|pdf|pptx?|xlsx?|txt)$"
-        r"|\s*(?:[_|｜]|\s[-–—]+\s|--)\s*[^_|｜]{0,30}(?:网|网站|门户|官网|频道|在线|之窗|政府|日报|新闻)\s*$",
+        r"|(?:\s*(?:[_|｜]|\s[-–—]+\s|--)\s*[^_|｜]{0,30}(?:网|网站|门户|官网|频道|在线|之窗|政府|日报|新闻)\s*)+$",
         description="regex, removed from a title (Microsoft Word - 报告.docx, 报告_某市人民政府门户网站)")
     title_placeholders: str = Field(
         r"(?:untitled|title|无标题|未命名|document\s*\d*|文档\s*\d*|新建\s*(?:Microsoft\s*Word\s*|文本\s*)?文档\s*\d*"
@@ -97,6 +96,8 @@ class IngestConfig(Strict):
         CollectionMapping(glob="*.csv", text="content", title="title", year="year", date="date"),
         CollectionMapping(glob="*.xlsx", text="content", title="title", year="year", date="date"),
     ]  # configs/default.yaml lists more candidate names
+
+    _titles = field_validator("title_noise", "title_placeholders")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 
 
 class BoilerplateConfig(Strict):

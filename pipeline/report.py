@@ -354,8 +354,7 @@ def build_report(run: str | Path, out: str | Path, cfg: CompareConfig | None = N
     order = list(by_prov.themes.index) if by_prov is not None else list(data.themes.index)
     examples = [{"label": data.themes.loc[t, "label"], "rows": _evidence_rows(ex[ex["theme_id"] == t])}
                 for t in order if (ex["theme_id"] == t).any()]
-    seeded = "kind" in data.themes and (data.themes["kind"] == "seeded").any()
-    g = gaps(data, examples=cfg.examples_per_theme, kind="seeded" if seeded else None)
+    g = gaps(data, examples=cfg.examples_per_theme)  # seeded themes when the run has any
     title = f"zhili 报告 · {data.info.get('corpus') or run.name}"
     html = _html("report.html.j2", title=title, run=str(run), summary=_summary(data, run),
                  charts=[{"alt": a, "data": _b64(png)} for a, png in figures], chart_notes=chart_notes,

@@ -543,15 +543,19 @@ def heading_prior(proba: np.ndarray, classes: list[str], kinds: list[str | None]
     for i, kind in enumerate(kinds):
         if kind in col:
             weights[i, col[kind]] = boost
-    out = proba * weights
-    return out / out.sum(axis=1, keepdims=True)
+    return reweighted(proba, weights)
 
 
 def type_prior(proba: np.ndarray, classes: list[str], factors: dict[str, float]) -> np.ndarray:
-    """Probabilities of every sentence re-weighted by a factor per type (a genre's prior), renormalised."""
+    """Probabilities of every sentence re-weighted by a factor per type (a genre's prior)."""
     weights = np.array([factors.get(c, 1.0) for c in classes])
     if not len(proba) or np.all(weights == 1.0):
         return proba
+    return reweighted(proba, weights)
+
+
+def reweighted(proba: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Probabilities times prior weights (per sentence and type, or per type), rows renormalised."""
     out = proba * weights
     return out / out.sum(axis=1, keepdims=True)
 

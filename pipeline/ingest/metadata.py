@@ -156,12 +156,7 @@ def author_line(lines: list[str]) -> str | None:
 def clean_title(title: str, noise: str, placeholders: str) -> str | None:
     """A title without its tool's or site's decoration (Microsoft Word - 报告.docx -> 报告, 报告_某市人民政府
     门户网站 -> 报告), or None when it is a placeholder a tool filled in (Untitled, 无标题, 文档1)."""
-    title = title.strip()
-    for _ in range(3):  # 基层治理_新闻频道_中国网: one site suffix at a time
-        cleaned = re.sub(noise, "", title, flags=re.I).strip()
-        if cleaned == title:
-            break
-        title = cleaned
+    title = re.sub(noise, "", title.strip(), flags=re.I).strip()
     if not title or re.fullmatch(placeholders, title, flags=re.I):
         return None
     return title
