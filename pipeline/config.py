@@ -47,6 +47,17 @@ def _names(value: Any) -> list[str]:
 
 
 COLUMN_FIELDS = ("text", "title", "date", "year", "source", "author", "region", "id")
+#: candidate column names of a collection (also written out in configs/default.yaml; a test keeps both equal)
+DEFAULT_COLUMNS: dict[str, list[str]] = {
+    "text": ["content", "text", "body", "fulltext", "full_text", "article", "正文", "内容", "全文", "文本", "文章内容", "原文"],
+    "title": ["title", "headline", "name", "标题", "题目", "文章标题", "名称"],
+    "date": ["date", "publish_date", "pub_date", "published", "time", "日期", "发布日期", "发布时间", "时间", "成文日期"],
+    "year": ["year", "年份", "年度"],
+    "source": ["url", "link", "source", "链接", "网址", "来源"],
+    "author": ["author", "publisher", "作者", "发布机构", "发文机关"],
+    "region": ["region", "province", "city", "地区", "省份", "城市", "地市"],
+    "id": ["id", "doc_id", "编号"],
+}
 
 
 class CollectionMapping(Strict):
@@ -91,11 +102,8 @@ class IngestConfig(Strict):
         r"|(?:Microsoft\s*)?(?:PowerPoint\s*)?演示文稿\s*\d*|幻灯片\s*\d*)",
         description="regex (whole title, any case): a metadata title that names nothing; the text's first line "
                     "or the file name is used instead")
-    collections: list[CollectionMapping] = [
-        CollectionMapping(glob="*.jsonl", text="content", title="title", year="year", source="url"),
-        CollectionMapping(glob="*.csv", text="content", title="title", year="year", date="date"),
-        CollectionMapping(glob="*.xlsx", text="content", title="title", year="year", date="date"),
-    ]  # configs/default.yaml lists more candidate names
+    collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
+                                            for g in ("*.jsonl", "*.csv", "*.xlsx")]
 
     _titles = field_validator("title_noise", "title_placeholders")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 

@@ -297,6 +297,13 @@ def test_collection_columns_found_by_common_names(tmp_path):
     assert art["title"] == "报告" and art["source"] == "https://example.org/a"
 
 
+def test_collection_columns_of_default_yaml_are_the_built_in_defaults():
+    """A config file without ingest.collections gets the same candidates as configs/default.yaml."""
+    from pipeline.config import IngestConfig
+
+    assert load_config().ingest.collections == IngestConfig().collections
+
+
 def test_find_column_prefers_earlier_candidates_and_exact_names():
     assert find_column(["text", "content"], ["content", "text"]) == "content"
     assert find_column(["Content ", "content"], ["content"]) == "content"
