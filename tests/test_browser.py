@@ -1,6 +1,6 @@
 """The web page in headless Chromium: search, facets, article, theme, CSV download, no script injection.
 
-Saves docs/screenshots/{search,article,theme}.png for a human look at the Chinese rendering.
+Saves {search,article,theme}.png for a human look at the Chinese rendering (docs/screenshots with ZHILI_SCREENSHOTS=1).
 """
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from screenshots import screenshots_dir
 from search_fixture import HOSTILE, build_run
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+SCREENSHOTS = screenshots_dir()
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -13,6 +13,7 @@ import pytest
 from compare_fixture import RULE_PROB_2, build_run
 from lxml import html as lxml_html
 from PIL import Image, ImageStat
+from screenshots import screenshots_dir
 
 from pipeline import charts
 from pipeline.compare import compare, load_run, type_counts
@@ -21,7 +22,7 @@ from pipeline.tables import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = screenshots_dir()
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
