@@ -102,10 +102,16 @@ class IngestConfig(Strict):
         r"|(?:Microsoft\s*)?(?:PowerPoint\s*)?演示文稿\s*\d*|幻灯片\s*\d*)",
         description="regex (whole title, any case): a metadata title that names nothing; the text's first line "
                     "or the file name is used instead")
+    pdf_page_number: str = Field(
+        r"[-—–－_\s]*(?:第\s*)?\d{1,4}\s*页?(?:\s*[/／]\s*\d{1,4}|\s*共\s*\d{1,4}\s*页)?[-—–－_\s]*"
+        r"|(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?",
+        description="regex (whole line, any case): a page number at the top or bottom of a PDF page, dropped")
+    pdf_running_share: float = Field(0.5, gt=0, le=1, description="a line at the top or bottom of this share of "
+                                     "a PDF's pages (digits aside) is a running header or footer, dropped")
     collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
                                             for g in ("*.jsonl", "*.csv", "*.xlsx")]
 
-    _titles = field_validator("title_noise", "title_placeholders")(classmethod(lambda cls, v: _check_regexes([v])[0]))
+    _titles = field_validator("title_noise", "title_placeholders", "pdf_page_number")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 
 
 class BoilerplateConfig(Strict):

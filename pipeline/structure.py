@@ -52,6 +52,24 @@ class Family(Strict):
         return v
 
 
+class PlainHeadings(Strict):
+    """Headings without a marker: a short line of its own (see configs/structure.yaml)."""
+
+    max_chars: int = Field(16, ge=2, le=60)
+    min_han: int = Field(2, ge=1)
+    body_punctuation: str = Field(min_length=1, description="a line holding any of these is body text")
+    exclude: str = Field("", description="regex: a line matching it whole is never a heading (dates, signatures)")
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {v!r}: {exc}") from None
+        return v
+
+
 class StructurePatterns(Strict):
     """The contents of configs/structure.yaml."""
 
@@ -69,6 +87,7 @@ class StructurePatterns(Strict):
     title_stops: str = Field(min_length=1)
     title_weak_stops: str = ""
     line_prefix: str = ""
+    plain_headings: PlainHeadings | None = None
 
     @field_validator("quote_pairs")
     @classmethod
@@ -125,6 +144,10 @@ class _Rules:
     max_heading: int
     max_sentence: int
     min_clause: int
+    plain: re.Pattern | None = None  # a line that may be a heading without a marker (group t: its title)
+    plain_exclude: re.Pattern | None = None
+    plain_min_han: int = 2
+    body_start: re.Pattern | None = None  # the first sentence end: the title block lies before it
 
 
 def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
@@ -156,6 +179,7 @@ def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
     branches += [re.escape(c) for c in p.semicolons]
     kinds |= {".": "e", "\n": "n"} | dict.fromkeys(p.semicolons, "s")
     cont = "|".join(re.escape(w) for w in sorted(p.semicolon_continuations, key=len, reverse=True))
+    plain = p.plain_headings
     return _Rules(
         families={f.name: f for f in p.families},
         heads=heads,
@@ -176,6 +200,11 @@ def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
         max_heading=cfg.max_heading_chars,
         max_sentence=cfg.max_sentence_chars,
         min_clause=cfg.min_clause_chars_for_semicolon,
+        plain=re.compile(f"(?m)^{space}*(?P<t>[^\\n{re.escape(plain.body_punctuation)}]{{2,{plain.max_chars}}}?)"
+                         f"{space}*$(?=\\n\\s*\\S)") if plain else None,
+        plain_exclude=re.compile(plain.exclude) if plain and plain.exclude else None,
+        plain_min_han=plain.min_han if plain else 2,
+        body_start=re.compile(_cls(enders)),
     )
 
 
@@ -225,6 +254,10 @@ class _Head:
     family: Family
     number: int
     item: bool         # a list item: no heading sentence of its own, the section ends with the paragraph
+    level: int = 0     # depth in the outline: the family's level, one more under an unnumbered heading
+
+    def __post_init__(self) -> None:
+        self.level = self.level or self.family.level
 
     def heading(self, text: str) -> str:
         return text[self.mstart:self.stop].strip()
@@ -319,7 +352,62 @@ def _find_headings(text: str, r: _Rules) -> list[_Head]:
                 head.stop = head.mstart + len(text[head.mstart:child.start].rstrip())
                 head.end = child.start
             head = child
-    return heads
+    plain = _plain_headings(text, r, heads)
+    return sorted(heads + plain, key=lambda h: h.start) if plain else heads
+
+
+_HAN = re.compile(f"[{_CJK}]")
+_NEXT_LINE = re.compile(r"\s*\n\s*([^\n]*)")
+
+
+def _excluded(r: _Rules, line: str) -> bool:
+    return r.plain_exclude is not None and r.plain_exclude.fullmatch(line) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _plain_family(level: int) -> Family:
+    return Family(name="plain", level=level, marker="(?!)")
+
+
+def _plain_headings(text: str, r: _Rules, heads: list[_Head]) -> list[_Head]:
+    """Headings without a marker: a short line of its own, without clause punctuation, followed by
+    more text and after the first sentence end (so the title block - title, occasion, speaker - is not
+    one): 存在的问题, 2023年工作回顾, and the Markdown, HTML and Word headings whose markup ingest removed.
+
+    They all get one level, just above the first numbered heading after the first of them (存在的问题
+    over 1.…), or 1: the markup that said how deep they were is gone. Over level-1 headings (2023年工作回顾
+    over 一、…) those following it go one level deeper, so that they stay inside it.
+    """
+    if r.plain is None or r.body_start is None:
+        return []
+    body = r.body_start.search(text)
+    if body is None:
+        return []
+    starts = [h.start for h in heads]
+    found = []
+    for m in r.plain.finditer(text, body.end()):
+        a, b = m.span("t")
+        title = text[a:b].rstrip()
+        i = bisect.bisect_left(starts, m.start())
+        if i < len(starts) and starts[i] <= a + len(title):  # a numbered heading's line
+            continue
+        if i and heads[i - 1].stop == heads[i - 1].mend and not text[heads[i - 1].stop:a].strip():
+            continue  # the title of the bare marker on the line above (第三章 / 规划与建设)
+        if len(_HAN.findall(title)) < r.plain_min_han or _excluded(r, title):
+            continue
+        after = _NEXT_LINE.match(text, m.end())
+        if after is not None and _excluded(r, after.group(1).strip()):  # a signature over its date
+            continue
+        found.append((a, a + len(title)))
+    if not found:
+        return []
+    top = next((h.level for h in heads if h.start > found[0][0] and not h.item), 2)
+    if top == 1:
+        for h in heads:
+            if h.start > found[0][0]:
+                h.level += 1
+    family = _plain_family(max(1, top - 1))
+    return [_Head(a, a, a, b, b, family, 0, False) for a, b in found]
 
 
 def _sections(text: str, heads: list[_Head], breaks: list[int], r: _Rules) -> list[dict]:
@@ -335,7 +423,7 @@ def _sections(text: str, heads: list[_Head], breaks: list[int], r: _Rules) -> li
     in_article = [False]
     for sid, h in enumerate(heads, 1):
         _close(rows, stack, lambda _sid, limit: limit <= h.start)
-        level = h.family.level
+        level = h.level
         if h.family.nests_in_article and any(in_article[i] for i, _ in stack):
             level += r.article_shift
         _close(rows, stack, lambda sid_, _limit: rows[sid_]["level"] >= level, h.start)

@@ -59,7 +59,8 @@ SECTIONS = pa.schema([
     col("doc_id", pa.string(), "article id (documents.doc_id)"),
     col("section_id", pa.int32(), "0 is the article body before any heading"),
     col("parent_id", pa.int32(), "enclosing section, null at the top"),
-    col("level", pa.int8(), "0 body, 1 一、/第一章, 2 （一）/第一节, 3 1./1、, 4 （1）, 5 一是…"),
+    col("level", pa.int8(), "0 body, 1 一、/第一章, 2 （一）/第一节, 3 1./1、, 4 （1）, 5 一是…; an unnumbered heading "
+        "(存在的问题) sits one level above the next numbered one, and those after it go one deeper under a level-1 one"),
     col("heading", pa.string(), "heading text as written (with its marker)"),
     col("start", pa.int32(), "offsets of the section in the article text"),
     col("end", pa.int32(), "end offset of the section (exclusive)"),

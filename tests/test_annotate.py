@@ -82,6 +82,21 @@ def test_annotate_fills_rows_and_spans(annotator):
     assert len(spans) == 3 and spans[1]._.type == "problem" and "problem:偏低" in spans[1]._.cues
 
 
+def test_unnumbered_markdown_headings_give_their_context(cfg, annotator):
+    """'## 存在的问题' without a number: ingest removes the markup, structure still finds the heading."""
+    from pipeline.ingest.formats import markdown_to_text
+    from pipeline.structure import split
+
+    text, title = markdown_to_text("# 关于社区治理的调研报告\n\n近年来，我区积极推进社区治理。\n\n## 存在的问题\n\n"
+                                   "社区工作者队伍不稳定，待遇偏低。\n\n## 对策建议\n\n健全社区工作者激励机制。\n")
+    sections, sentences = split(text, cfg.structure)
+    annotator.annotate(sentences, sections)
+    by_text = {s["text"]: s for s in sentences}
+    assert by_text["存在的问题"]["is_heading"] and by_text["存在的问题"]["type"] == "other"
+    assert "heading:problem:存在的问题" in by_text["社区工作者队伍不稳定，待遇偏低。"]["cues"]
+    assert any(c.startswith("heading:measure:") for c in by_text["健全社区工作者激励机制。"]["cues"])
+
+
 def test_boilerplate_is_other_by_rule(annotator):
     # a seed's breadcrumb run together with its title (labelled other), an article number of a statute
     sentences, sections = rows(["发布时间:2024-04-29 14:26:51", "相关推荐", "首页范文社区治理经验十篇社区治理经验十篇",

@@ -225,6 +225,40 @@ def test_pdf_with_chinese_text(tmp_path):
     assert "一、基本情况" in art["text"] and "网格党支部1100个" in art["text"]
 
 
+def _paged_pdf(path: Path, pages: list[list[str]], header: str) -> None:
+    """A PDF with a running header and a '— N —' footer on every page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for number, lines in enumerate(pages, 1):
+        c.setFont("STSong-Light", 10)
+        c.drawString(200, 810, header)
+        c.drawString(280, 30, f"— {number} —")
+        c.setFont("STSong-Light", 12)
+        for k, line in enumerate(lines):
+            c.drawString(60, 780 - 22 * k, line)
+        c.showPage()
+    c.save()
+
+
+@pytest.mark.skipif(not (SHARED / "corpora" / "city-reports-2024").exists(), reason="shared corpora not available")
+def test_pdf_running_headers_footers_and_page_breaks(tmp_path):
+    """A paragraph crossing a page break is one paragraph again; the running header (乌鲁木齐市政府工作报告,
+    which structure would otherwise take for a heading) and the page numbers are gone."""
+    text = (SHARED / "corpora" / "city-reports-2024" / "乌鲁木齐.txt").read_text(encoding="utf-8")
+    paras = [p.replace("·", "") for p in text.split("\n") if len(p) > 120][:4]  # the font has no ·
+    lines = [line for p in paras for line in [p[i:i + 30] for i in range(0, len(p), 30)]]
+    path = tmp_path / "report.pdf"
+    _paged_pdf(path, [lines[:25], lines[25:50], lines[50:]], "乌鲁木齐市政府工作报告")
+    (art,) = read(path).articles
+    assert art["text"].split("\n") == paras
+    assert art["title"] == "乌鲁木齐市政府工作报告"  # page 1 keeps its top line: there it is the title
+
+
 def test_titles_in_file_metadata_lose_tool_decoration_and_placeholders(tmp_path):
     p = tmp_path / "a.pdf"
     _pdf(p, ["一、基本情况", BODY], title="Microsoft Word - 关于社区治理的调研报告.docx")

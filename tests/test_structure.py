@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import ConfigError, StructureConfig
+from pipeline.config import PROJECT_ROOT, ConfigError, StructureConfig
 from pipeline.structure import heading_level, split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -261,6 +261,90 @@ def test_bad_pattern_file_names_file_and_key(tmp_path):
 def test_config_keeps_room_for_headings():
     with pytest.raises(ValueError, match="max_heading_chars"):
         StructureConfig(max_sentence_chars=30)
+
+
+# 乌鲁木齐 2024 government work report (city-reports-2024/乌鲁木齐.txt), shortened: unnumbered part headings
+URUMQI = """各位代表：
+
+现在，我代表市人民政府向大会报告工作，请予审议，并请各位政协委员和其他列席人员提出意见。
+
+2023年工作回顾
+
+2023年，是全面贯彻党的二十大精神的开局之年。
+
+一、社会大局和谐稳定
+
+坚持依法治疆、团结稳疆、文化润疆、富民兴疆、长期建疆。
+
+（一）反恐维稳法治化常态化全面推进
+
+2024年重点工作
+
+2024年是中华人民共和国成立75周年。
+
+乌鲁木齐市人民政府
+2024年1月
+"""
+
+# an essay whose headings carried no numbers (a Markdown or Word original after ingest removed the markup)
+ESSAY = """关于社区治理的调研报告
+张三
+近年来，我区积极推进社区治理。
+存在的问题
+社区工作者队伍不稳定，待遇偏低。
+1. 居民参与不足
+居民参与意识不强。
+对策建议
+要健全激励机制。
+"""
+
+# 洛阳市集中供热条例 (local-regulations, Markdown): a chapter title that lost its 第二章, and one that did not
+LUOYANG = """# 洛阳市集中供热条例
+
+第一条 为了加强集中供热管理，制定本条例。
+
+规划与建设
+
+第八条 市、县（市）供热行政主管部门应当会同有关行政管理部门编制供热专项规划。
+
+第三章
+
+供热经营
+
+第十条 供热单位应当具备下列条件。
+"""
+
+
+def test_unnumbered_headings_sit_above_the_numbered_ones():
+    sections, sentences = split(URUMQI, CFG)
+    assert headings(sections) == [(1, "2023年工作回顾"), (2, "一、社会大局和谐稳定"), (3, "（一）反恐维稳法治化常态化全面推进"),
+                                  (1, "2024年重点工作")]
+    assert [s["parent_id"] for s in sections[1:]] == [0, 1, 2, 0]
+    heads = [s["text"] for s in sentences if s["is_heading"]]
+    assert "各位代表：" not in heads and "乌鲁木齐市人民政府" not in heads and "2024年1月" not in heads
+    check_invariants(URUMQI, CFG)
+
+    sections, sentences = split(ESSAY, CFG)
+    assert headings(sections) == [(2, "存在的问题"), (3, "1. 居民参与不足"), (2, "对策建议")]
+    assert [s["text"] for s in sentences if s["is_heading"]] == ["存在的问题", "1. 居民参与不足", "对策建议"]
+    check_invariants(ESSAY, CFG)
+
+
+def test_a_bare_chapter_marker_keeps_its_title_line_as_body():
+    sections, _ = split(LUOYANG, CFG)
+    assert headings(sections) == [(3, "第一条"), (2, "规划与建设"), (3, "第八条"), (1, "第三章"), (3, "第十条")]
+    check_invariants(LUOYANG, CFG)
+
+
+def test_unnumbered_headings_can_be_switched_off(tmp_path):
+    import yaml
+
+    data = yaml.safe_load((PROJECT_ROOT / "configs" / "structure.yaml").read_text(encoding="utf-8"))
+    data.pop("plain_headings")
+    path = tmp_path / "structure.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    sections, _ = split(ESSAY, StructureConfig(patterns=str(path)))
+    assert headings(sections) == [(3, "1. 居民参与不足")]
 
 
 @pytest.mark.skipif(not CITY.exists(), reason="shared corpora not available")

@@ -11,8 +11,10 @@ import csv
 import fnmatch
 import io
 import json
+import math
 import re
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,7 +307,15 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
 # ---------------------------------------------------------------------------------------- pdf
 
 _PDF_DATE = re.compile(r"D:(\d{4})(\d{2})?(\d{2})?")
-_SENTENCE_END = tuple("。！？；：!?;:”」』）)")
+_SENTENCE_END = tuple("。！？；：!?;:")
+_CLOSERS = tuple("”」』）)")
+_DIGITS = re.compile(r"\d+")
+_EDGE_LINES = 2  # lines at the top and at the bottom of a page where headers, footers and numbers sit
+
+
+def _ends_sentence(line: str) -> bool:
+    """A line ends a paragraph at 。！？；：, also behind a closing mark (。”), not at a bare one (“…一家亲”)."""
+    return line.rstrip("".join(_CLOSERS)).endswith(_SENTENCE_END)
 
 
 def _reflow(lines: list[str]) -> list[str]:
@@ -321,8 +331,34 @@ def _reflow(lines: list[str]) -> list[str]:
             out[-1] += line
         else:
             out.append(line)
-        joining = len(line) >= 0.85 * width and not line.endswith(_SENTENCE_END)
+        joining = len(line) >= 0.85 * width and not _ends_sentence(line)
     return out
+
+
+def _page_edges(pages: list[list[str]], page_number: re.Pattern, share: float) -> list[list[str]]:
+    """Pages without their running headers and footers (a line at the top or bottom of `share` of the
+    pages, digits aside: 乌鲁木齐市政府工作报告, — 3 —) and page numbers, so a paragraph that crosses a page
+    break is joined again and no header becomes a heading of its own. The first page keeps its top lines."""
+    pages = [[x.strip() for x in page if x.strip()] for page in pages]
+
+    def edges(page: list[str]) -> set[int]:
+        return set(range(min(_EDGE_LINES, len(page)))) | set(range(max(0, len(page) - _EDGE_LINES), len(page)))
+
+    seen: Counter[str] = Counter()
+    for page in pages:
+        seen.update({_DIGITS.sub("#", page[i]) for i in edges(page)})
+    need = max(2, math.ceil(share * len(pages)))
+    running = {key for key, n in seen.items() if n >= need} if len(pages) >= 2 else set()
+
+    def dropped(k: int, i: int, line: str) -> bool:
+        if i not in edges(pages[k]):
+            return False
+        if page_number.fullmatch(line):
+            return True
+        # the top of the first page keeps its lines: a header there is also the document's title line
+        return _DIGITS.sub("#", line) in running and not (k == 0 and i < _EDGE_LINES)
+
+    return [[line for i, line in enumerate(page) if not dropped(k, i, line)] for k, page in enumerate(pages)]
 
 
 def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
@@ -343,14 +379,14 @@ def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
         pages = []
         try:
             for page in pdf.pages:
-                page_text = page.extract_text() or ""
-                pages.append("\n".join(_reflow(page_text.split("\n"))))
+                pages.append((page.extract_text() or "").split("\n"))
         except Exception as exc:  # noqa: BLE001 - damaged page streams raise many types
             raise IngestError("extract", f"cannot extract text from page {len(pages) + 1} of the PDF "
                                          f"({type(exc).__name__}: {exc})",
                               "open it in a PDF viewer and save/print it again as PDF") from None
         info = pdf.metadata or {}
-    text = "\n".join(pages)
+    page_number = re.compile(cfg.pdf_page_number, re.I)
+    text = "\n".join(_reflow([line for page in _page_edges(pages, page_number, cfg.pdf_running_share) for line in page]))
     if not text.strip():
         raise IngestError("extract", f"the PDF has no text layer ({len(pages)} pages, scanned images only?)",
                           "run OCR first (e.g. ocrmypdf -l chi_sim in.pdf out.pdf) and ingest the result")
