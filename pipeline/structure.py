@@ -313,7 +313,7 @@ def _make_head(text: str, r: _Rules, start: int, mstart: int, mend: int, fam: Fa
     return _Head(start, mstart, mend, stop, end, fam, number, False)
 
 
-def _find_headings(text: str, r: _Rules) -> list[_Head]:
+def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None = None) -> list[_Head]:
     """Headings in text order.
 
     A marker at a line start is always a heading. An inline one (after 。！？：；) must not contradict
@@ -352,7 +352,7 @@ def _find_headings(text: str, r: _Rules) -> list[_Head]:
                 head.stop = head.mstart + len(text[head.mstart:child.start].rstrip())
                 head.end = child.start
             head = child
-    plain = _plain_headings(text, r, heads)
+    plain = _unnumbered_headings(text, r, heads, marked)
     return sorted(heads + plain, key=lambda h: h.start) if plain else heads
 
 
@@ -369,45 +369,70 @@ def _plain_family(level: int) -> Family:
     return Family(name="plain", level=level, marker="(?!)")
 
 
-def _plain_headings(text: str, r: _Rules, heads: list[_Head]) -> list[_Head]:
-    """Headings without a marker: a short line of its own, without clause punctuation, followed by
-    more text and after the first sentence end (so the title block - title, occasion, speaker - is not
-    one): 存在的问题, 2023年工作回顾, and the Markdown, HTML and Word headings whose markup ingest removed.
+def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[str, int] | None) -> list[_Head]:
+    """Headings without a marker. With `marked` (heading text -> markup level: Markdown #, HTML <hN>,
+    Word's Heading N styles, from ingest) those lines are the headings, the first line (the title)
+    aside; without, a short line of its own without clause punctuation after the first sentence end
+    (so the title block - title, occasion, speaker - holds none) is one: 存在的问题, 2023年工作回顾.
 
-    They all get one level, just above the first numbered heading after the first of them (存在的问题
-    over 1.…), or 1: the markup that said how deep they were is gone. Over level-1 headings (2023年工作回顾
-    over 一、…) those following it go one level deeper, so that they stay inside it.
+    Levels: the markup levels, in order, just above the first numbered heading after the first of
+    these (存在的问题 over 1.…), else from 1; where that leaves no room (2023年工作回顾 over 一、…), the
+    numbered headings after it go deeper, so that they stay inside it.
     """
-    if r.plain is None or r.body_start is None:
-        return []
-    body = r.body_start.search(text)
-    if body is None:
-        return []
+    if marked:
+        lines = _marked_lines(text, r, marked, max(text.find("\n"), 0))
+    else:
+        body = r.body_start.search(text) if r.body_start is not None else None
+        lines = _plain_lines(text, r, body.end()) if body is not None else []
     starts = [h.start for h in heads]
     found = []
-    for m in r.plain.finditer(text, body.end()):
-        a, b = m.span("t")
-        title = text[a:b].rstrip()
-        i = bisect.bisect_left(starts, m.start())
-        if i < len(starts) and starts[i] <= a + len(title):  # a numbered heading's line
+    for a, b, depth in lines:
+        i = bisect.bisect_left(starts, a)
+        if i < len(starts) and starts[i] <= b:  # a numbered heading's line
             continue
         if i and heads[i - 1].stop == heads[i - 1].mend and not text[heads[i - 1].stop:a].strip():
             continue  # the title of the bare marker on the line above (第三章 / 规划与建设)
+        found.append((a, b, depth))
+    if not found:
+        return []
+    depths = sorted({d for _, _, d in found})
+    top = next((h.level for h in heads if h.start > found[0][0] and not h.item), None)
+    base = 1 if top is None else max(1, top - len(depths))
+    shift = 0 if top is None else max(0, base + len(depths) - top)
+    for h in heads:
+        if shift and h.start > found[0][0]:
+            h.level += shift
+    rank = {d: k for k, d in enumerate(depths)}
+    return [_Head(a, a, a, b, b, _plain_family(base + rank[d]), 0, False) for a, b, d in found]
+
+
+def _marked_lines(text: str, r: _Rules, marked: dict[str, int], pos: int) -> list[tuple[int, int, int]]:
+    """(start, end, markup level) of the lines that are whole marked headings."""
+    titles = sorted((t for t in marked if 0 < len(t) <= r.max_heading), key=len, reverse=True)
+    if not titles:
+        return []
+    space = _cls(_SPACE)
+    rx = re.compile(f"(?m)^{space}*({'|'.join(map(re.escape, titles))}){space}*$")
+    return [(m.start(1), m.end(1), marked[m.group(1)]) for m in rx.finditer(text, pos)]
+
+
+def _plain_lines(text: str, r: _Rules, pos: int) -> list[tuple[int, int, int]]:
+    """(start, end, 1) of the short lines without clause punctuation that may be headings (configs/
+    structure.yaml plain_headings): enough Chinese characters, followed by more text, not a date or a
+    signature over one."""
+    if r.plain is None:
+        return []
+    out = []
+    for m in r.plain.finditer(text, pos):
+        a, b = m.span("t")
+        title = text[a:b].rstrip()
         if len(_HAN.findall(title)) < r.plain_min_han or _excluded(r, title):
             continue
         after = _NEXT_LINE.match(text, m.end())
         if after is not None and _excluded(r, after.group(1).strip()):  # a signature over its date
             continue
-        found.append((a, a + len(title)))
-    if not found:
-        return []
-    top = next((h.level for h in heads if h.start > found[0][0] and not h.item), 2)
-    if top == 1:
-        for h in heads:
-            if h.start > found[0][0]:
-                h.level += 1
-    family = _plain_family(max(1, top - 1))
-    return [_Head(a, a, a, b, b, family, 0, False) for a, b in found]
+        out.append((a, a + len(title), 1))
+    return out
 
 
 def _sections(text: str, heads: list[_Head], breaks: list[int], r: _Rules) -> list[dict]:
@@ -513,10 +538,11 @@ def _cut_long(text: str, start: int, end: int, r: _Rules) -> list[tuple[int, int
     return out
 
 
-def split(text: str, cfg: StructureConfig) -> tuple[list[dict], list[dict]]:
-    """SECTIONS rows and SENTENCES rows (without doc_id) of one cleaned article text."""
+def split(text: str, cfg: StructureConfig, marked: dict[str, int] | None = None) -> tuple[list[dict], list[dict]]:
+    """SECTIONS rows and SENTENCES rows (without doc_id) of one cleaned article text; `marked`: the
+    headings its markup named (text -> level, see ingest), found without a marker."""
     r = rules(cfg)
-    heads = _find_headings(text, r)
+    heads = _find_headings(text, r, marked)
     cuts, breaks = _boundaries(text, r)
     sections = _sections(text, heads, breaks, r)
     forced = [p for h in heads for p in (h.start, h.end)]

@@ -156,7 +156,7 @@ def _ingest_file(task: FileTask, root: Path, cfg: Config, w: _Workers,
             found, primary = [], {}
         try:
             with clock("structure"):
-                secs, sents = structure.split(text, cfg.structure)
+                secs, sents = structure.split(text, cfg.structure, art.get("headings"))
         except Exception as exc:  # noqa: BLE001
             errors.append(_bug(task.rel, "structure", exc))
             secs, sents = [], []

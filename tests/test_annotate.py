@@ -82,17 +82,22 @@ def test_annotate_fills_rows_and_spans(annotator):
     assert len(spans) == 3 and spans[1]._.type == "problem" and "problem:偏低" in spans[1]._.cues
 
 
-def test_unnumbered_markdown_headings_give_their_context(cfg, annotator):
-    """'## 存在的问题' without a number: ingest removes the markup, structure still finds the heading."""
-    from pipeline.ingest.formats import markdown_to_text
+def test_unnumbered_markdown_headings_give_their_context(cfg, annotator, tmp_path):
+    """'## 存在的问题' without a number: ingest removes the markup and names the heading, structure makes
+    it one (with its level), the sentences under it get its kind as evidence."""
+    from pipeline.ingest import read_file
     from pipeline.structure import split
 
-    text, title = markdown_to_text("# 关于社区治理的调研报告\n\n近年来，我区积极推进社区治理。\n\n## 存在的问题\n\n"
-                                   "社区工作者队伍不稳定，待遇偏低。\n\n## 对策建议\n\n健全社区工作者激励机制。\n")
-    sections, sentences = split(text, cfg.structure)
+    path = tmp_path / "report.md"
+    path.write_text("# 关于社区治理的调研报告\n\n近年来，我区积极推进社区治理。\n\n## 存在的问题，原因何在\n\n"
+                    "### 队伍\n\n社区工作者队伍不稳定，待遇偏低。\n\n## 对策建议\n\n健全社区工作者激励机制。\n",
+                    encoding="utf-8")
+    (art,) = read_file(path, tmp_path, cfg).articles
+    sections, sentences = split(art["text"], cfg.structure, art["headings"])
+    assert [(s["level"], s["heading"]) for s in sections[1:]] == [(1, "存在的问题，原因何在"), (2, "队伍"), (1, "对策建议")]
     annotator.annotate(sentences, sections)
     by_text = {s["text"]: s for s in sentences}
-    assert by_text["存在的问题"]["is_heading"] and by_text["存在的问题"]["type"] == "other"
+    assert by_text["队伍"]["is_heading"] and by_text["存在的问题，原因何在"]["is_heading"]
     assert "heading:problem:存在的问题" in by_text["社区工作者队伍不稳定，待遇偏低。"]["cues"]
     assert any(c.startswith("heading:measure:") for c in by_text["健全社区工作者激励机制。"]["cues"])
 

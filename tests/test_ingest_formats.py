@@ -13,6 +13,7 @@ from pipeline import ingest
 from pipeline.config import load_config
 from pipeline.ingest.formats import find_column
 from pipeline.ingest.normalize import normalize
+from pipeline.structure import split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "corpora"
@@ -138,6 +139,17 @@ def test_html_main_text_without_chrome(tmp_path):
         assert chrome not in art["text"]
 
 
+def test_html_heading_elements_are_headings(tmp_path):
+    html = (f"<html><body><article><h1>社区治理调研</h1><p>{BODY}</p><h2>存在的<b>问题</b></h2>"
+            "<p>社区工作者队伍不稳定，待遇偏低，人员流失严重。</p><h2>对策建议</h2><p>健全社区工作者激励机制，提高待遇。</p>"
+            "</article></body></html>")
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    (art,) = read(tmp_path / "page.html").articles
+    assert art["headings"] == {"社区治理调研": 1, "存在的问题": 2, "对策建议": 2}
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert [(s["level"], s["heading"]) for s in sections[1:]] == [(1, "存在的问题"), (1, "对策建议")]
+
+
 def test_deeply_nested_and_malformed_html(tmp_path):
     p = tmp_path / "deep.htm"
     p.write_text("<html><body>" + "<div>" * 50000 + BODY + "<p><b><i>未闭合" * 100, encoding="utf-8")
@@ -168,6 +180,29 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
     assert art["title"] == "基层治理调研报告" and art["format"] == "docx"
     text = art["text"]
     assert text.index("一、基本情况") < text.index(BODY[:20]) < text.index("网格党支部 | 1100个") < text.index("二、存在问题")
+
+
+def test_docx_heading_styles_are_headings(tmp_path):
+    """Word numbers its Heading N paragraphs itself, so their text has no 一、: the style says they are
+    headings (a long one with a comma too), and structure nests them by their level."""
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("基层治理调研报告")
+    d.add_paragraph(BODY)
+    d.add_heading("存在的问题，以及产生问题的原因", level=1)
+    d.add_heading("队伍建设", level=2)
+    d.add_paragraph("社区工作者队伍不稳定，待遇偏低。")
+    d.add_paragraph("（一）待遇偏低")
+    d.add_paragraph("工资低于当地平均水平。")
+    d.add_heading("对策建议", level=1)
+    d.add_paragraph("健全激励机制。")
+    d.save(tmp_path / "report.docx")
+    (art,) = read(tmp_path / "report.docx").articles
+    assert art["headings"] == {"存在的问题，以及产生问题的原因": 1, "队伍建设": 2, "对策建议": 1}
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert [(s["level"], s["heading"]) for s in sections[1:]] == [
+        (1, "存在的问题，以及产生问题的原因"), (2, "队伍建设"), (3, "（一）待遇偏低"), (1, "对策建议")]
 
 
 def test_corrupt_docx(tmp_path):

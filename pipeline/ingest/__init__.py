@@ -246,6 +246,7 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
         preamble, articles = parts
         pieces = [(p.heading, p.text) for p in articles]
         head = metadata.head_lines(preamble, cfg.ingest.head_lines) or head
+    marked = {normalize(str(t)): int(level) for t, level in meta.get("headings") or []}
     stated_date = metadata.date_line(head)
     source = meta.get("source") or metadata.source_line(head)
     author = metadata.author_line(head) or meta.get("author")
@@ -270,5 +271,5 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
         out.append({"title": title, "date": date, "year": year,
                     "source": str(source) if source else top,
                     "author": author or metadata.author_line(body_head),
-                    "text": cleaned, "region_hint": "/".join(region)})
+                    "text": cleaned, "region_hint": "/".join(region), "headings": marked})
     return out

@@ -152,7 +152,7 @@ def _check_printable(text: str, sample: int = 20000) -> str:
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-_MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.M)
+_MD_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+", re.M)
 _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -163,29 +163,32 @@ def read_text(data: bytes, cfg: IngestConfig) -> Extracted:
     return Extracted([Unit(text)], enc)
 
 
-def markdown_to_text(text: str) -> tuple[str, str | None]:
-    """Markdown markup removed (front matter, comments, #, links, images, bold); title from the first '# '."""
+def markdown_to_text(text: str) -> tuple[str, str | None, list[tuple[str, int]]]:
+    """Markdown markup removed (front matter, comments, #, links, images, bold); title from the first '# ';
+    the headings as (line text after the removal, number of #), for structure."""
     text = text.replace("\r\n", "\n")
     if text.startswith("---"):
         text = _FRONT_MATTER.sub("", text)
     if "<!--" in text:  # each regex is a full scan of the text: run only the ones that can match
         text = _COMMENT.sub("", text)
-    title = None
+    title, levels = None, {}
     if "#" in text:
         m = re.search(r"^[ \t]{0,3}#[ \t]+(.+)$", text, re.M)
         title = m.group(1).strip() if m else None
+        levels = {text.count("\n", 0, h.start()): len(h.group(1)) for h in _MD_HEADING.finditer(text)}
         text = _MD_HEADING.sub("", text)
-    if "](" in text:
+    if "](" in text:  # the removals below never span lines, so heading line numbers stay valid
         text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", text))
     if "**" in text or "__" in text:
         text = _MD_EMPHASIS.sub(r"\2", text)
-    return text, title
+    lines = text.split("\n") if levels else []
+    return text, title, [(lines[i].strip(), level) for i, level in levels.items()]
 
 
 def read_markdown(data: bytes, cfg: IngestConfig) -> Extracted:
     text, enc = decode_bytes(data, cfg)
-    text, title = markdown_to_text(text)
-    return Extracted([Unit(text, {"title": title})], enc)
+    text, title, headings = markdown_to_text(text)
+    return Extracted([Unit(text, {"title": title, "headings": headings})], enc)
 
 
 # ---------------------------------------------------------------------------------------- html
@@ -196,6 +199,7 @@ _TAG_BLOCK = re.compile(r"<\s*/?\s*(?:%s)\b[^>]*>" % "|".join(_BLOCK_TAGS), re.I
 _TAG_DROP = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.I | re.S)
 _TAG_ANY = re.compile(r"<[^>]*>")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+_HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.I | re.S)
 
 
 def _html_fulltext(html: str) -> str:
@@ -229,7 +233,20 @@ def read_html(data: bytes, cfg: IngestConfig) -> Extracted:
         text = None
     if text is None:
         text = _html_fulltext(html)  # no main content found: keep all visible text, boilerplate rules clean it
+    meta["headings"] = _html_headings(html)
     return Extracted([Unit(text, meta)], enc)
+
+
+def _html_headings(html: str) -> list[tuple[str, int]]:
+    """(text, N) of each <hN> element, inner tags removed (structure finds them among the text's lines)."""
+    import html as htmllib
+
+    out = []
+    for m in _HTML_HEADING.finditer(html):
+        title = re.sub(r"\s+", " ", htmllib.unescape(_TAG_ANY.sub("", m.group(2)))).strip()
+        if title:
+            out.append((title, int(m.group(1))))
+    return out
 
 
 # ---------------------------------------------------------------------------------------- docx
@@ -291,17 +308,47 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
     except Exception as exc:  # noqa: BLE001 - XML errors deep inside the package
         raise IngestError("extract", f"cannot parse the .docx ({type(exc).__name__}: {exc})", _DOCX_HINT) from None
     lines: list[str] = []
+    headings: list[tuple[str, int]] = []
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            lines.append(Paragraph(child, document).text)
+            para = Paragraph(child, document)
+            lines.append(para.text)
+            level = _docx_heading_level(para)
+            if level and para.text.strip():
+                headings.append((para.text.strip(), level))
         elif tag == "tbl":
             lines.extend(_docx_table_lines(Table(child, document)))
     props = document.core_properties
     meta = {"title": props.title or None, "author": props.author or None,
-            "created": props.created.date().isoformat() if props.created else None}
+            "created": props.created.date().isoformat() if props.created else None, "headings": headings}
     return Extracted([Unit("\n".join(lines), meta)], None)
+
+
+_DOCX_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*([1-9])", re.I)
+
+
+def _docx_heading_level(para) -> int | None:
+    """1-9 for a heading paragraph: a Heading N (标题 N) style, or an outline level set on the paragraph
+    or its style; None for body text. Headings numbered by Word itself carry no number in their text."""
+    from docx.oxml.ns import qn
+
+    def outline(element) -> int | None:
+        ppr = element.find(qn("w:pPr")) if element is not None else None
+        lvl = ppr.find(qn("w:outlineLvl")) if ppr is not None else None
+        value = lvl.get(qn("w:val")) if lvl is not None else None
+        return int(value) + 1 if value is not None and value.isdigit() and int(value) < 9 else None
+
+    found = outline(para._p)
+    if found:
+        return found
+    try:
+        style = para.style
+    except (KeyError, ValueError, AttributeError):  # a paragraph naming a style the package lacks
+        return None
+    m = _DOCX_HEADING_STYLE.fullmatch((style.name or "").strip()) if style is not None else None
+    return int(m.group(1)) if m else outline(style.element if style is not None else None)
 
 
 # ---------------------------------------------------------------------------------------- pdf
