@@ -66,6 +66,10 @@ def test_heading_kind_prefers_the_head_noun(cfg):
     assert cues.heading_kinds("一、2023年工作回顾")[0][0] == "experience"
     assert cues.heading_kinds("二、存在的问题")[0][0] == "problem"
     assert cues.heading_kinds("三、对策建议")[0][0] == "measure"
+    # survey reports and work plans
+    assert [cues.heading_kinds(h)[0][0] for h in ("几点体会", "实施步骤", "调查对象与方法", "原因分析")] == [
+        "experience", "measure", "other", "problem"]
+    assert cues.heading_kinds("（五）民生保障持续加强") == []  # a review heading names no kind: its part's wins
 
 
 def test_annotate_fills_rows_and_spans(annotator):
