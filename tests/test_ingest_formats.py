@@ -119,6 +119,15 @@ def test_markdown_regulation(tmp_path):
     assert art["source"] == "广东地方法规" and art["region_hint"].endswith("广东地方法规/深圳经济特区绿色建筑条例(2022-03-28)")
 
 
+def test_markdown_headings_tables_and_rules(tmp_path):
+    p = tmp_path / "report.md"
+    p.write_text(f"# 社区治理调研\n\n{BODY}\n\n| 指标 | 数量 |\n|---|:---:|\n| 网格党支部 | 1100 |\n\n---\n\n"
+                 "## **存在的问题**\n\n### 1 队伍\n\n社区工作者队伍不稳定。\n", encoding="utf-8")
+    (art,) = read(p).articles
+    assert art["headings"] == {"社区治理调研": 1, "存在的问题": 2, "1 队伍": 3}
+    assert "---" not in art["text"] and "| 网格党支部 | 1100 |" in art["text"] and "**" not in art["text"]
+
+
 # ------------------------------------------------------------------------------------ html
 
 def test_html_main_text_without_chrome(tmp_path):

@@ -156,6 +156,8 @@ _MD_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+", re.M)
 _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_RULE = re.compile(r"^[ \t]*(?:\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+(?:[ \t]*:?-{3,}:?[ \t]*)?|([-*_])(?:[ \t]*\1){2,}[ \t]*)$",
+                      re.M)
 
 
 def read_text(data: bytes, cfg: IngestConfig) -> Extracted:
@@ -164,7 +166,7 @@ def read_text(data: bytes, cfg: IngestConfig) -> Extracted:
 
 
 def markdown_to_text(text: str) -> tuple[str, str | None, list[tuple[str, int]]]:
-    """Markdown markup removed (front matter, comments, #, links, images, bold); title from the first '# ';
+    """Markdown markup removed (front matter, comments, #, links, images, bold, rules); title from the first '# ';
     the headings as (line text after the removal, number of #), for structure."""
     text = text.replace("\r\n", "\n")
     if text.startswith("---"):
@@ -181,6 +183,8 @@ def markdown_to_text(text: str) -> tuple[str, str | None, list[tuple[str, int]]]
         text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", text))
     if "**" in text or "__" in text:
         text = _MD_EMPHASIS.sub(r"\2", text)
+    if "---" in text or "***" in text or "___" in text:  # table rules |---|---| and breaks --- (the lines stay, empty)
+        text = _MD_RULE.sub("", text)
     lines = text.split("\n") if levels else []
     return text, title, [(lines[i].strip(), level) for i, level in levels.items()]
 
