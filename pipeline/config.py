@@ -257,7 +257,7 @@ class AnnotateConfig(Strict):
     weak_per_type: int = Field(1500, ge=1, description="weak units sampled per type by --build-weak")
     statute: StatuteConfig = StatuteConfig()
     weak_exclude: list[str] = Field(
-        ["北京.txt", "天津.txt"],
+        ["北京.txt", "天津.txt", "乌鲁木齐.txt"],
         description="file names (fnmatch) never weak-labelled: the documents of the transfer tests "
                     "(tests/test_annotate.py), so that those test text the tagger was not trained on")
 

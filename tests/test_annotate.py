@@ -154,7 +154,7 @@ def test_empty_and_odd_input_do_not_crash(annotator):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
-@pytest.mark.parametrize("city", ["北京", "天津"])
+@pytest.mark.parametrize("city", ["北京", "天津", "乌鲁木齐"])  # 乌鲁木齐: unnumbered part headings (2023年工作回顾)
 def test_transfer_to_work_reports(cfg, annotator, city):
     from pipeline.structure import split
 
@@ -167,19 +167,19 @@ def test_transfer_to_work_reports(cfg, annotator, city):
             section_id = by_id[section_id]["parent_id"]
         return by_id[section_id]["heading"] or ""
 
-    intro = next(s for s in sentences if "问题和不足" in s["text"])  # 还存在…问题和不足。主要是：…
+    intro = next((s for s in sentences if "问题和不足" in s["text"]), None)  # 还存在…问题和不足。主要是：…
     review, plan, problems = Counter(), Counter(), Counter()
     for s in sentences:
         heading = top(s["section_id"])
-        if s["para_id"] == intro["para_id"] and s["sent_id"] >= intro["sent_id"]:
+        if intro and s["para_id"] == intro["para_id"] and s["sent_id"] >= intro["sent_id"]:
             problems[s["type"]] += 1
         elif "回顾" in heading:
             review[s["type"]] += 1
-        elif "任务" in heading or "安排" in heading:
+        elif "任务" in heading or "安排" in heading or "重点工作" in heading:
             plan[s["type"]] += 1
     assert review["experience"] > 0.6 * sum(review.values())
     assert plan["measure"] > 0.8 * sum(plan.values())
-    assert problems["problem"] > 0.6 * sum(problems.values())
+    assert problems["problem"] > 0.6 * sum(problems.values()) if intro else sum(review.values()) > 100
 
 
 def test_statutes_are_found_by_their_articles(cfg):
