@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from pipeline.config import PROJECT_ROOT, StructureConfig, Strict, read_yaml, validate
@@ -144,8 +145,9 @@ class _Rules:
     max_heading: int
     max_sentence: int
     min_clause: int
-    plain: re.Pattern | None = None  # a line that may be a heading without a marker (group t: its title)
+    plain_punct: re.Pattern | None = None  # None: no headings without a marker in plain text
     plain_exclude: re.Pattern | None = None
+    plain_max: int = 16
     plain_min_han: int = 2
     body_start: re.Pattern | None = None  # the first sentence end: the title block lies before it
 
@@ -200,9 +202,9 @@ def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
         max_heading=cfg.max_heading_chars,
         max_sentence=cfg.max_sentence_chars,
         min_clause=cfg.min_clause_chars_for_semicolon,
-        plain=re.compile(f"(?m)^{space}*(?P<t>[^\\n{re.escape(plain.body_punctuation)}]{{2,{plain.max_chars}}}?)"
-                         f"{space}*$(?=\\n\\s*\\S)") if plain else None,
+        plain_punct=re.compile(_cls(plain.body_punctuation)) if plain else None,
         plain_exclude=re.compile(plain.exclude) if plain and plain.exclude else None,
+        plain_max=plain.max_chars if plain else 16,
         plain_min_han=plain.min_han if plain else 2,
         body_start=re.compile(_cls(enders)),
     )
@@ -313,7 +315,8 @@ def _make_head(text: str, r: _Rules, start: int, mstart: int, mend: int, fam: Fa
     return _Head(start, mstart, mend, stop, end, fam, number, False)
 
 
-def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None = None) -> list[_Head]:
+def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None = None,
+                   breaks: list[int] | None = None) -> list[_Head]:
     """Headings in text order.
 
     A marker at a line start is always a heading. An inline one (after 。！？：；) must not contradict
@@ -352,7 +355,7 @@ def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None = None) -
                 head.stop = head.mstart + len(text[head.mstart:child.start].rstrip())
                 head.end = child.start
             head = child
-    plain = _unnumbered_headings(text, r, heads, marked)
+    plain = _unnumbered_headings(text, r, heads, marked, breaks if breaks is not None else _boundaries(text, r)[1])
     return sorted(heads + plain, key=lambda h: h.start) if plain else heads
 
 
@@ -369,7 +372,8 @@ def _plain_family(level: int) -> Family:
     return Family(name="plain", level=level, marker="(?!)")
 
 
-def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[str, int] | None) -> list[_Head]:
+def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[str, int] | None,
+                         breaks: list[int]) -> list[_Head]:
     """Headings without a marker. With `marked` (heading text -> markup level: Markdown #, HTML <hN>,
     Word's Heading N styles, from ingest) those lines are the headings, the first line (the title)
     aside; without, a short line of its own without clause punctuation after the first sentence end
@@ -383,7 +387,7 @@ def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[
         lines = _marked_lines(text, r, marked, max(text.find("\n"), 0))
     else:
         body = r.body_start.search(text) if r.body_start is not None else None
-        lines = _plain_lines(text, r, body.end()) if body is not None else []
+        lines = _plain_lines(text, r, body.end(), breaks) if body is not None else []
     starts = [h.start for h in heads]
     found = []
     for a, b, depth in lines:
@@ -416,22 +420,28 @@ def _marked_lines(text: str, r: _Rules, marked: dict[str, int], pos: int) -> lis
     return [(m.start(1), m.end(1), marked[m.group(1)]) for m in rx.finditer(text, pos)]
 
 
-def _plain_lines(text: str, r: _Rules, pos: int) -> list[tuple[int, int, int]]:
+def _plain_lines(text: str, r: _Rules, pos: int, breaks: list[int]) -> list[tuple[int, int, int]]:
     """(start, end, 1) of the short lines without clause punctuation that may be headings (configs/
     structure.yaml plain_headings): enough Chinese characters, followed by more text, not a date or a
-    signature over one."""
-    if r.plain is None:
+    signature over one. Lines are read between the line breaks split() found, not scanned for again."""
+    if r.plain_punct is None:
         return []
     out = []
-    for m in r.plain.finditer(text, pos):
-        a, b = m.span("t")
-        title = text[a:b].rstrip()
-        if len(_HAN.findall(title)) < r.plain_min_han or _excluded(r, title):
+    ends = np.array([*breaks, len(text)], dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    size = ends - starts
+    short = np.flatnonzero((ends > pos) & (size >= 2) & (size <= 4 * r.plain_max))  # few spaces around a title
+    for a, b in zip(starts[short].tolist(), ends[short].tolist()):
+        line = text[a:b]
+        title = line.strip(_SPACE + "\n")  # blank lines after a break belong to the next segment
+        if not 2 <= len(title) <= r.plain_max or r.plain_punct.search(title) or \
+                len(_HAN.findall(title)) < r.plain_min_han or _excluded(r, title):
             continue
-        after = _NEXT_LINE.match(text, m.end())
-        if after is not None and _excluded(r, after.group(1).strip()):  # a signature over its date
-            continue
-        out.append((a, a + len(title), 1))
+        after = _NEXT_LINE.match(text, b)
+        if after is None or not after.group(1).strip() or _excluded(r, after.group(1).strip()):
+            continue  # the last line, or a signature over its date
+        start = a + line.index(title)
+        out.append((start, start + len(title), 1))
     return out
 
 
@@ -542,8 +552,8 @@ def split(text: str, cfg: StructureConfig, marked: dict[str, int] | None = None)
     """SECTIONS rows and SENTENCES rows (without doc_id) of one cleaned article text; `marked`: the
     headings its markup named (text -> level, see ingest), found without a marker."""
     r = rules(cfg)
-    heads = _find_headings(text, r, marked)
     cuts, breaks = _boundaries(text, r)
+    heads = _find_headings(text, r, marked, breaks)
     sections = _sections(text, heads, breaks, r)
     forced = [p for h in heads for p in (h.start, h.end)]
     bounds = sorted(set(cuts).union(forced, (0, len(text))))

@@ -188,7 +188,10 @@ ANNOTATION_COLUMNS = ("type", "type_score", "cues", "method")
 
 
 def _by_doc(rows: list[dict]) -> dict[str, list[dict]]:
-    """Rows grouped by doc_id, in order."""
+    """Rows grouped by doc_id, in order (a file's articles come one after the other, so rows whose first
+    and last doc_id agree are one article: most files)."""
+    if rows and rows[0]["doc_id"] == rows[-1]["doc_id"]:
+        return {rows[0]["doc_id"]: rows}
     grouped: dict[str, list[dict]] = {}
     for row in rows:
         grouped.setdefault(row["doc_id"], []).append(row)
