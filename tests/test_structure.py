@@ -56,9 +56,9 @@ def headings(sections: list[dict]) -> list[tuple[int, str]]:
     return [(s["level"], s["heading"]) for s in sections[1:]]
 
 
-def check_invariants(text: str, cfg: StructureConfig) -> None:
+def check_invariants(text: str, cfg: StructureConfig, marked: dict[str, int] | None = None) -> None:
     """Offsets, order, tiling, lengths and section containment of split(text)."""
-    sections, sentences = split(text, cfg)
+    sections, sentences = split(text, cfg, marked)
     by_id = {s["section_id"]: s for s in sections}
     assert sections[0] == {"section_id": 0, "parent_id": None, "level": 0, "heading": "", "start": 0,
                            "end": len(text)}
@@ -388,6 +388,17 @@ ATOMS = [
                                                  min_clause_chars_for_semicolon=2, quotes_max_chars=10)]))
 def test_properties_on_arbitrary_text(parts, cfg):
     check_invariants("".join(parts), cfg)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(st.sampled_from(ATOMS + ["存在的问题", "2023年工作回顾", "对策建议"]), max_size=80),
+       levels=st.lists(st.integers(1, 6), min_size=1, max_size=8), data=st.data())
+def test_properties_with_marked_headings(parts, levels, data):
+    """Any lines named as markup headings, at any levels, keep every offset and nesting guarantee."""
+    text = "".join(parts)
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    chosen = data.draw(st.lists(st.sampled_from(lines), max_size=6)) if lines else []
+    check_invariants(text, CFG, {line: levels[i % len(levels)] for i, line in enumerate(chosen)})
 
 
 @settings(max_examples=150, deadline=None)
