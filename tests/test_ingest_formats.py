@@ -214,6 +214,43 @@ def test_docx_heading_styles_are_headings(tmp_path):
         (1, "存在的问题，以及产生问题的原因"), (2, "队伍建设"), (3, "（一）待遇偏低"), (1, "对策建议")]
 
 
+def test_docx_automatic_numbering_is_drawn_into_the_text(tmp_path):
+    """Word draws 一、 （一） 1. from its numbering definitions; they are not in the paragraphs' text, and
+    without them the outline is lost. A bullet list gets no marker."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    d = docx.Document()
+    numbering = d.part.numbering_part.element
+    levels = [("chineseCounting", "%1、"), ("chineseCounting", "（%2）"), ("decimal", "%3.")]
+    numbering.append(parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">' + "".join(
+            f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{f}"/><w:lvlText w:val="{t}"/></w:lvl>'
+            for i, (f, t) in enumerate(levels)) + "</w:abstractNum>"))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+
+    def numbered(text: str, ilvl: int) -> None:
+        d.add_paragraph(text)._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{ilvl}"/><w:numId w:val="90"/></w:numPr>'))
+
+    d.add_paragraph("基层治理调研报告")
+    d.add_paragraph(BODY)
+    numbered("存在的问题", 0)
+    numbered("队伍不稳定", 1)
+    numbered("待遇低", 2)
+    numbered("晋升难", 2)
+    numbered("参与不足", 1)
+    numbered("对策建议", 0)
+    d.add_paragraph("网格员", style="List Bullet")
+    d.save(tmp_path / "numbered.docx")
+    (art,) = read(tmp_path / "numbered.docx").articles
+    assert art["text"].split("\n")[1:] == ["一、存在的问题", "（一）队伍不稳定", "1.待遇低", "2.晋升难", "（二）参与不足",
+                                           "二、对策建议", "网格员"]
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert [s["level"] for s in sections[1:]] == [1, 2, 3, 3, 2, 1]
+
+
 def test_corrupt_docx(tmp_path):
     p = tmp_path / "broken.docx"
     p.write_bytes(b"PK\x03\x04 this is not really a zip archive")

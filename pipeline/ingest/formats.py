@@ -314,14 +314,16 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
     lines: list[str] = []
     headings: list[tuple[str, int]] = []
     body = document.element.body
+    number = _DocxNumbering(document)
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para = Paragraph(child, document)
-            lines.append(para.text)
+            line = number.marker(para) + para.text
+            lines.append(line)
             level = _docx_heading_level(para)
-            if level and para.text.strip():
-                headings.append((para.text.strip(), level))
+            if level and line.strip():
+                headings.append((line.strip(), level))
         elif tag == "tbl":
             lines.extend(_docx_table_lines(Table(child, document)))
     props = document.core_properties
@@ -331,6 +333,100 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
 
 
 _DOCX_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*([1-9])", re.I)
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def _chinese_number(n: int) -> str:
+    """1 -> 一, 10 -> 十, 21 -> 二十一 (Word's chineseCounting, up to 99; larger numbers in digits)."""
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else _CN_DIGITS[tens]) + "十" if tens else "") + (_CN_DIGITS[ones] if ones else "")
+
+
+_NUM_FORMATS = {
+    "decimal": str, "decimalZero": lambda n: f"{n:02d}", "chineseCounting": _chinese_number,
+    "chineseCountingThousand": _chinese_number, "chineseLegalSimplified": _chinese_number,
+    "ideographTraditional": lambda n: "甲乙丙丁戊己庚辛壬癸"[(n - 1) % 10],
+    "decimalEnclosedCircle": lambda n: chr(0x2460 + n - 1) if 0 < n <= 20 else str(n),
+    "decimalEnclosedCircleChinese": lambda n: chr(0x2460 + n - 1) if 0 < n <= 20 else str(n),
+    "decimalFullWidth": lambda n: "".join(chr(0xFF10 + int(c)) for c in str(n)),
+    "upperLetter": lambda n: chr(64 + (n - 1) % 26 + 1), "lowerLetter": lambda n: chr(96 + (n - 1) % 26 + 1),
+}
+
+
+class _DocxNumbering:
+    """The list markers Word draws before numbered paragraphs (一、 （一） 1.), which are not in their text.
+
+    Headings numbered by a multilevel list keep their outline only through these. Numbering comes from
+    the paragraph's or its style's numPr; each list (numId) counts its levels, a level restarts after a
+    higher one, and lvlText ('%1、', '（%2）') is filled with each level's count in its format. Bullets
+    and formats without a rendering here give no marker."""
+
+    def __init__(self, document):
+        from docx.oxml.ns import qn
+
+        self.qn = qn
+        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}
+        self.counts: dict[str, dict[int, int]] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError, ValueError):
+            return
+        abstract = {}
+        for an in root.findall(qn("w:abstractNum")):
+            lvls = {}
+            for lvl in an.findall(qn("w:lvl")):
+                def val(name: str, default: str = "") -> str:
+                    el = lvl.find(qn(name))
+                    return el.get(qn("w:val"), default) if el is not None else default
+                start, ilvl = val("w:start", "1"), lvl.get(qn("w:ilvl"), "0")
+                if ilvl.isdigit():  # a malformed level is skipped: its paragraphs get no marker
+                    lvls[int(ilvl)] = (val("w:numFmt", "decimal"), val("w:lvlText"),
+                                       int(start) if start.isdigit() else 1)
+            abstract[an.get(qn("w:abstractNumId"))] = lvls
+        for num in root.findall(qn("w:num")):
+            ref = num.find(qn("w:abstractNumId"))
+            if ref is not None and ref.get(qn("w:val")) in abstract:
+                self.levels[num.get(qn("w:numId"))] = abstract[ref.get(qn("w:val"))]
+
+    def _num_pr(self, element) -> tuple[str, int] | None:
+        ppr = element.find(self.qn("w:pPr")) if element is not None else None
+        num_pr = ppr.find(self.qn("w:numPr")) if ppr is not None else None
+        if num_pr is None:
+            return None
+        num_id, ilvl = num_pr.find(self.qn("w:numId")), num_pr.find(self.qn("w:ilvl"))
+        value = ilvl.get(self.qn("w:val"), "0") if ilvl is not None else "0"
+        return (num_id.get(self.qn("w:val")) if num_id is not None else None), int(value) if value.isdigit() else 0
+
+    def marker(self, para) -> str:
+        if not self.levels:
+            return ""
+        found = self._num_pr(para._p)
+        if found is None:
+            try:
+                found = self._num_pr(para.style.element if para.style is not None else None)
+            except (KeyError, ValueError, AttributeError):
+                found = None
+        if found is None or found[0] not in self.levels or found[1] not in self.levels[found[0]]:
+            return ""
+        num_id, ilvl = found
+        levels = self.levels[num_id]
+        counts = self.counts.setdefault(num_id, {})
+        counts[ilvl] = counts[ilvl] + 1 if counts.get(ilvl) else levels[ilvl][2]
+        for deeper in [k for k in counts if k > ilvl]:
+            del counts[deeper]
+        fmt, text, _ = levels[ilvl]
+        if fmt not in _NUM_FORMATS or not text:
+            return ""
+
+        def fill(m: re.Match) -> str:
+            k = int(m.group(1)) - 1
+            f, _, start = levels.get(k, ("decimal", "", 1))
+            return _NUM_FORMATS.get(f, str)(counts.get(k) or start)
+
+        out = re.sub(r"%([1-9])", fill, text)
+        return out if out[-1:] in "、.．)）:：" else out + " "
 
 
 def _docx_heading_level(para) -> int | None:
