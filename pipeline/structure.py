@@ -384,7 +384,7 @@ def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[
     numbered headings after it go deeper, so that they stay inside it.
     """
     if marked:
-        lines = _marked_lines(text, r, marked, max(text.find("\n"), 0))
+        lines = _marked_lines(text, r, marked, max(text.find("\n"), 0), breaks)
     else:
         body = r.body_start.search(text) if r.body_start is not None else None
         lines = _plain_lines(text, r, body.end(), breaks) if body is not None else []
@@ -410,38 +410,45 @@ def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[
     return [_Head(a, a, a, b, b, _plain_family(base + rank[d]), 0, False) for a, b, d in found]
 
 
-def _marked_lines(text: str, r: _Rules, marked: dict[str, int], pos: int) -> list[tuple[int, int, int]]:
-    """(start, end, markup level) of the lines that are whole marked headings."""
-    titles = sorted((t for t in marked if 0 < len(t) <= r.max_heading), key=len, reverse=True)
-    if not titles:
-        return []
-    space = _cls(_SPACE)
-    rx = re.compile(f"(?m)^{space}*({'|'.join(map(re.escape, titles))}){space}*$")
-    return [(m.start(1), m.end(1), marked[m.group(1)]) for m in rx.finditer(text, pos)]
+def _lines(text: str, breaks: list[int], pos: int, max_chars: int) -> list[tuple[int, int, str]]:
+    """(start, end, text) of the stripped lines after pos of at most max_chars characters, read between the
+    line breaks split() found (no new scan of the text); a few spaces around them are allowed for."""
+    ends = np.array([*breaks, len(text)], dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    size = ends - starts
+    out = []
+    keep = np.flatnonzero((ends > pos) & (size >= 1) & (size <= 4 * max_chars))
+    for a, b in zip(starts[keep].tolist(), ends[keep].tolist()):
+        line = text[a:b]
+        title = line.strip(_SPACE + "\n")  # blank lines after a break belong to the next segment
+        if 0 < len(title) <= max_chars:
+            at = a + line.index(title)
+            out.append((at, at + len(title), title))
+    return out
+
+
+def _marked_lines(text: str, r: _Rules, marked: dict[str, int], pos: int,
+                  breaks: list[int]) -> list[tuple[int, int, int]]:
+    """(start, end, markup level) of the lines that are whole marked headings (a dictionary look-up per
+    line: a regex alternation of a long document's headings would try each of them at every line)."""
+    return [(a, b, marked[t]) for a, b, t in _lines(text, breaks, pos, r.max_heading) if t in marked]
 
 
 def _plain_lines(text: str, r: _Rules, pos: int, breaks: list[int]) -> list[tuple[int, int, int]]:
     """(start, end, 1) of the short lines without clause punctuation that may be headings (configs/
     structure.yaml plain_headings): enough Chinese characters, followed by more text, not a date or a
-    signature over one. Lines are read between the line breaks split() found, not scanned for again."""
+    signature over one."""
     if r.plain_punct is None:
         return []
     out = []
-    ends = np.array([*breaks, len(text)], dtype=np.int64)
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    size = ends - starts
-    short = np.flatnonzero((ends > pos) & (size >= 2) & (size <= 4 * r.plain_max))  # few spaces around a title
-    for a, b in zip(starts[short].tolist(), ends[short].tolist()):
-        line = text[a:b]
-        title = line.strip(_SPACE + "\n")  # blank lines after a break belong to the next segment
-        if not 2 <= len(title) <= r.plain_max or r.plain_punct.search(title) or \
-                len(_HAN.findall(title)) < r.plain_min_han or _excluded(r, title):
+    for a, b, title in _lines(text, breaks, pos, r.plain_max):
+        if len(title) < 2 or r.plain_punct.search(title) or len(_HAN.findall(title)) < r.plain_min_han \
+                or _excluded(r, title):
             continue
         after = _NEXT_LINE.match(text, b)
         if after is None or not after.group(1).strip() or _excluded(r, after.group(1).strip()):
             continue  # the last line, or a signature over its date
-        start = a + line.index(title)
-        out.append((start, start + len(title), 1))
+        out.append((a, b, 1))
     return out
 
 

@@ -159,6 +159,15 @@ def test_html_heading_elements_are_headings(tmp_path):
     assert [(s["level"], s["heading"]) for s in sections[1:]] == [(1, "存在的问题"), (1, "对策建议")]
 
 
+def test_unclosed_heading_tags_cost_one_pass(tmp_path):
+    """50,000 unclosed <h2> (each a search to the end of the page with a lazy regex) and one real heading."""
+    p = tmp_path / "broken.html"
+    p.write_text(f"<html><body><p>{BODY}</p>" + "<h2>未闭合" * 50_000 + "<h3>存在的问题</h3></body></html>",
+                 encoding="utf-8")
+    (art,) = read(p).articles
+    assert art["headings"] == {"存在的问题": 3}
+
+
 def test_deeply_nested_and_malformed_html(tmp_path):
     p = tmp_path / "deep.htm"
     p.write_text("<html><body>" + "<div>" * 50000 + BODY + "<p><b><i>未闭合" * 100, encoding="utf-8")

@@ -203,7 +203,7 @@ _TAG_BLOCK = re.compile(r"<\s*/?\s*(?:%s)\b[^>]*>" % "|".join(_BLOCK_TAGS), re.I
 _TAG_DROP = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.I | re.S)
 _TAG_ANY = re.compile(r"<[^>]*>")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
-_HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.I | re.S)
+_HTML_HEADING_TAG = re.compile(r"<(/?)h([1-6])\b[^>]{0,500}>", re.I)
 
 
 def _html_fulltext(html: str) -> str:
@@ -246,10 +246,13 @@ def _html_headings(html: str) -> list[tuple[str, int]]:
     import html as htmllib
 
     out = []
-    for m in _HTML_HEADING.finditer(html):
-        title = re.sub(r"\s+", " ", htmllib.unescape(_TAG_ANY.sub("", m.group(2)))).strip()
-        if title:
-            out.append((title, int(m.group(1))))
+    tags = list(_HTML_HEADING_TAG.finditer(html))  # one pass; an opening tag pairs with the next tag only,
+    for open_, close in zip(tags, tags[1:]):       # so unclosed ones cost nothing
+        if not open_.group(1) and close.group(1) and open_.group(2) == close.group(2):
+            inner = html[open_.end():close.start()]
+            title = re.sub(r"\s+", " ", htmllib.unescape(_TAG_ANY.sub("", inner))).strip()
+            if title and len(title) <= 200:
+                out.append((title, int(open_.group(2))))
     return out
 
 
