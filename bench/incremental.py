@@ -90,19 +90,14 @@ def main() -> None:
         seconds, s = timed_run(corpus, work / "one-file", cfg, **options)
         report("one file edited", seconds, s)
 
-        themes = edited_yaml(cfg.resolve(cfg.themes.file), work / "themes.yaml",
-                             lambda d: d["themes"]["admin_burden"]["terms"].append("表格负担"))
-        cfg_themes = cfg.model_copy(deep=True)
-        cfg_themes.themes.file = str(themes)
-        seconds, s = timed_run(corpus, work / "themes-edited", cfg_themes, **options)
-        report("themes file edited", seconds, s)
-
-        cues = edited_yaml(cfg.resolve(cfg.annotate.cues), work / "cues.yaml",
-                           lambda d: d["cues"]["problem"]["chars"].append("疲于应付"))
-        cfg_cues = cfg.model_copy(deep=True)
-        cfg_cues.annotate.cues = str(cues)
-        seconds, s = timed_run(corpus, work / "cues-edited", cfg_cues, **options)
-        report("cue lexicon edited", seconds, s)
+        for label, section, key, edit in (
+                ("themes file edited", "themes", "file", lambda d: d["themes"]["admin_burden"]["terms"].append("表格负担")),
+                ("cue lexicon edited", "annotate", "cues", lambda d: d["cues"]["problem"]["chars"].append("疲于应付"))):
+            edited = cfg.model_copy(deep=True)
+            part = getattr(edited, section)
+            setattr(part, key, str(edited_yaml(cfg.resolve(getattr(part, key)), work / f"{key}.yaml", edit)))
+            seconds, s = timed_run(corpus, work / label.replace(" ", "-"), edited, **options)
+            report(label, seconds, s)
 
         if args.dask_corpus.exists():
             fresh = {"jobs": args.jobs, "fresh": True}

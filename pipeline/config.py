@@ -39,6 +39,11 @@ def _check_regexes(patterns: list[str]) -> list[str]:
     return patterns
 
 
+def check_regex(pattern: str) -> str:
+    """The pattern, or a ValueError naming it when it does not compile (for pydantic validators)."""
+    return _check_regexes([pattern])[0]
+
+
 def _names(value: Any) -> list[str]:
     """A column given as one name or a list of candidate names (None: no such column)."""
     if value is None:

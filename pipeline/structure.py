@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.config import PROJECT_ROOT, StructureConfig, Strict, read_yaml, validate
+from pipeline.config import PROJECT_ROOT, StructureConfig, Strict, check_regex, read_yaml, validate
 
 _SPACE = " \t\u3000\xa0\r"
 _NUMBER = re.compile(r"\d+|[①-⑳]|[零〇一二三四五六七八九十百两]+")
@@ -61,14 +61,7 @@ class PlainHeadings(Strict):
     body_punctuation: str = Field(min_length=1, description="a line holding any of these is body text")
     exclude: str = Field("", description="regex: a line matching it whole is never a heading (dates, signatures)")
 
-    @field_validator("exclude")
-    @classmethod
-    def _exclude(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as exc:
-            raise ValueError(f"bad regular expression {v!r}: {exc}") from None
-        return v
+    _exclude = field_validator("exclude")(classmethod(lambda cls, v: check_regex(v)))
 
 
 class StructurePatterns(Strict):
@@ -98,14 +91,7 @@ class StructurePatterns(Strict):
                 raise ValueError(f"{pair!r} must be two characters: the opening and the closing one")
         return v
 
-    @field_validator("line_prefix")
-    @classmethod
-    def _prefix(cls, v: str) -> str:
-        try:
-            re.compile(v)
-        except re.error as exc:
-            raise ValueError(f"bad regular expression {v!r}: {exc}") from None
-        return v
+    _prefix = field_validator("line_prefix")(classmethod(lambda cls, v: check_regex(v)))
 
     @model_validator(mode="after")
     def _known_article_family(self) -> StructurePatterns:
