@@ -301,8 +301,7 @@ def _make_head(text: str, r: _Rules, start: int, mstart: int, mend: int, fam: Fa
     return _Head(start, mstart, mend, stop, end, fam, number, False)
 
 
-def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None = None,
-                   breaks: list[int] | None = None) -> list[_Head]:
+def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None, breaks: list[int]) -> list[_Head]:
     """Headings in text order.
 
     A marker at a line start is always a heading. An inline one (after 。！？：；) must not contradict
@@ -341,7 +340,7 @@ def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None = None,
                 head.stop = head.mstart + len(text[head.mstart:child.start].rstrip())
                 head.end = child.start
             head = child
-    plain = _unnumbered_headings(text, r, heads, marked, breaks if breaks is not None else _boundaries(text, r)[1])
+    plain = _unnumbered_headings(text, r, heads, marked, breaks)
     return sorted(heads + plain, key=lambda h: h.start) if plain else heads
 
 
@@ -389,9 +388,10 @@ def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[
     top = next((h.level for h in heads if h.start > found[0][0] and not h.item), None)
     base = 1 if top is None else max(1, top - len(depths))
     shift = 0 if top is None else max(0, base + len(depths) - top)
-    for h in heads:
-        if shift and h.start > found[0][0]:
-            h.level += shift
+    if shift:
+        for h in heads:
+            if h.start > found[0][0]:
+                h.level += shift
     rank = {d: k for k, d in enumerate(depths)}
     return [_Head(a, a, a, b, b, _plain_family(base + rank[d]), 0, False) for a, b, d in found]
 

@@ -322,9 +322,10 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para = Paragraph(child, document)
-            line = number.marker(para) + para.text
+            style = _docx_style(para)  # looked up once: the numbering and the heading level both read it
+            line = number.marker(para, style) + para.text
             lines.append(line)
-            level = _docx_heading_level(para)
+            level = _docx_heading_level(para, style)
             if level and line.strip():
                 headings.append((line.strip(), level))
         elif tag == "tbl":
@@ -402,15 +403,13 @@ class _DocxNumbering:
         value = ilvl.get(self.qn("w:val"), "0") if ilvl is not None else "0"
         return (num_id.get(self.qn("w:val")) if num_id is not None else None), int(value) if value.isdigit() else 0
 
-    def marker(self, para) -> str:
+    def marker(self, para, style) -> str:
+        """The marker before this paragraph ('' for none); style: the paragraph's (_docx_style)."""
         if not self.levels:
             return ""
         found = self._num_pr(para._p)
-        if found is None:
-            try:
-                found = self._num_pr(para.style.element if para.style is not None else None)
-            except (KeyError, ValueError, AttributeError):
-                found = None
+        if found is None and style is not None:
+            found = self._num_pr(style.element)
         if found is None or found[0] not in self.levels or found[1] not in self.levels[found[0]]:
             return ""
         num_id, ilvl = found
@@ -432,9 +431,17 @@ class _DocxNumbering:
         return out if out[-1:] in "、.．)）:：" else out + " "
 
 
-def _docx_heading_level(para) -> int | None:
+def _docx_style(para):
+    """The paragraph's style, or None (also for a style the package lacks)."""
+    try:
+        return para.style
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+def _docx_heading_level(para, style) -> int | None:
     """1-9 for a heading paragraph: a Heading N (标题 N) style, or an outline level set on the paragraph
-    or its style; None for body text. Headings numbered by Word itself carry no number in their text."""
+    or its style (_docx_style); None for body text."""
     from docx.oxml.ns import qn
 
     def outline(element) -> int | None:
@@ -444,14 +451,10 @@ def _docx_heading_level(para) -> int | None:
         return int(value) + 1 if value is not None and value.isdigit() and int(value) < 9 else None
 
     found = outline(para._p)
-    if found:
+    if found or style is None:
         return found
-    try:
-        style = para.style
-    except (KeyError, ValueError, AttributeError):  # a paragraph naming a style the package lacks
-        return None
-    m = _DOCX_HEADING_STYLE.fullmatch((style.name or "").strip()) if style is not None else None
-    return int(m.group(1)) if m else outline(style.element if style is not None else None)
+    m = _DOCX_HEADING_STYLE.fullmatch((style.name or "").strip())
+    return int(m.group(1)) if m else outline(style.element)
 
 
 # ---------------------------------------------------------------------------------------- pdf
@@ -491,17 +494,16 @@ def _page_edges(pages: list[list[str]], page_number: re.Pattern, share: float) -
     break is joined again and no header becomes a heading of its own. The first page keeps its top lines."""
     pages = [[x.strip() for x in page if x.strip()] for page in pages]
 
-    def edges(page: list[str]) -> set[int]:
-        return set(range(min(_EDGE_LINES, len(page)))) | set(range(max(0, len(page) - _EDGE_LINES), len(page)))
-
+    edges = [set(range(min(_EDGE_LINES, len(page)))) | set(range(max(0, len(page) - _EDGE_LINES), len(page)))
+             for page in pages]
     seen: Counter[str] = Counter()
-    for page in pages:
-        seen.update({_DIGITS.sub("#", page[i]) for i in edges(page)})
+    for page, edge in zip(pages, edges):
+        seen.update({_DIGITS.sub("#", page[i]) for i in edge})
     need = max(2, math.ceil(share * len(pages)))
     running = {key for key, n in seen.items() if n >= need} if len(pages) >= 2 else set()
 
     def dropped(k: int, i: int, line: str) -> bool:
-        if i not in edges(pages[k]):
+        if i not in edges[k]:
             return False
         if page_number.fullmatch(line):
             return True
