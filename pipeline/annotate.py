@@ -29,6 +29,7 @@ from ahocorasick_rs import AhoCorasick, MatchKind
 
 from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, validate
 from pipeline.segment import get_cutter, stopwords
+from pipeline.vectors import WordVectors
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -272,6 +273,7 @@ class DocFeatures:
     tokens: list[str] = field(default_factory=list)
     token_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    dense: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # sentence vectors
 
 
 def _char_ngram_keys(cp: np.ndarray, owner: np.ndarray, orders=(1, 2, 3)) -> tuple[np.ndarray, np.ndarray]:
@@ -380,8 +382,16 @@ class Featurizer:
         self.cues = load_cues(cfg)
         ann = cfg.annotate
         self.cut = get_cutter(ann.tokenizer, str(cfg.resolve(ann.userdict)))
-        self.matcher = cue_matcher(self.cues)
         self.hash = _PolyHash()
+        self.vectors = WordVectors.load(cfg.resolve(ann.vectors)) if ann.vectors else None
+        if self.vectors is not None:  # tokens find their word id by hash, in numpy (a dict look-up each
+            words = self.vectors.words  # cost a third of the annotation time)
+            lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+            ends = np.cumsum(lens + 1) - 1
+            h = self.hash.spans(_codepoints("\n".join(words)), ends - lens, ends)
+            order = np.argsort(h)
+            self.vector_hash, self.vector_id = h[order], order
+        self.matcher = cue_matcher(self.cues)
         cue_words = {w for lex in self.cues.spec.cues.values() for w in lex.tokens + lex.chars}
         stops = set(stopwords(str(cfg.resolve(ann.stopwords)))) - cue_words
         stops |= {SEPARATOR, " ", "\u3000", "\t", "\r"}
@@ -539,17 +549,18 @@ class Featurizer:
         # tokens: the whole text is segmented only when words are features or a Doc is wanted; token
         # cues only need the token boundaries around their occurrences (see _local_bounds)
         toks, tstart = [], np.zeros(0, np.int64)
-        if tokens or self.cfg.annotate.word_ngrams:
+        if tokens or self.cfg.annotate.word_ngrams or self.vectors is not None:
             toks, tstart = self._tokens(joined, owner, texts)
             bound = np.zeros(len(joined) + 1, dtype=bool)
             bound[tstart] = True
             bound[len(joined)] = True
         else:
             bound = functools.partial(self._local_bounds, joined, cp)
+        th = self.hash.spans(cp, tstart, np.append(tstart[1:], len(joined)))
+        dense = self._sentence_vectors(th, owner[tstart], n)
         c_rows, c_keys = _char_ngram_keys(cp, owner, self.char_orders)
         parts_rows, parts_keys = [c_rows], [c_keys]
         if self.cfg.annotate.word_ngrams:
-            th = self.hash.spans(cp, tstart, np.append(tstart[1:], len(joined)))
             town = owner[tstart]
             pos = np.searchsorted(self.stop_hashes, th).clip(0, max(len(self.stop_hashes) - 1, 0))
             content = (town >= 0) & (self.stop_hashes[pos] != th)
@@ -732,7 +743,15 @@ class Featurizer:
                 c.append(f"genre:{genre}")
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
                            cues=cue_lists, rule=rules, near_kind=near, genre=genre, tokens=toks,
-                           token_starts=tstart, sentence_starts=sstart)
+                           token_starts=tstart, sentence_starts=sstart, dense=dense)
+
+    def _sentence_vectors(self, token_hash: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+        """Each sentence's vector (annotate.vectors) from its tokens' hashes; n x 0 without vectors."""
+        if self.vectors is None:
+            return np.zeros((n, 0), np.float32)
+        pos = np.searchsorted(self.vector_hash, token_hash).clip(0, max(len(self.vector_hash) - 1, 0))
+        ids = np.where(self.vector_hash[pos] == token_hash, self.vector_id[pos], -1)
+        return self.vectors.sentences(ids, owner, n)
 
     def _search_short(self, texts: list[str], lengths: np.ndarray, max_chars, rx: re.Pattern,
                       groups: bool = False) -> tuple[np.ndarray, list[str]]:

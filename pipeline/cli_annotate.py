@@ -37,16 +37,21 @@ def register(app: typer.Typer) -> None:
         build_weak: Optional[list[Path]] = typer.Option(
             None, "--build-weak", help="first rebuild the weak-label file (annotate.weak_labels) from these work "
                                        "reports (.txt folders or .jsonl collections); repeatable"),
+        build_vectors: Optional[list[Path]] = typer.Option(
+            None, "--build-vectors", help="first rebuild the word vectors (annotate.vectors) from the texts "
+                                          "(.txt/.md folders or .jsonl collections) under these paths; repeatable"),
         config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (default configs/default.yaml)"),
     ) -> None:
         """Retrain the sentence tagger on labels.files plus --labels files, store it and print CV figures."""
+        from pipeline import vectors, weak
         from pipeline.tagger import retrain
-        from pipeline.weak import rebuild
 
         try:
             cfg = load_config(config)
+            if build_vectors:
+                print(vectors.rebuild(cfg, build_vectors))
             if build_weak:
-                print(rebuild(cfg, build_weak))
+                print(weak.rebuild(cfg, build_weak))
             print(retrain(cfg, labels or [], folds))
         except expected() as exc:
             fail(str(exc))

@@ -196,14 +196,17 @@ class StatuteConfig(Strict):
     (街道办事处负责组建…, 本市支持…) read like the experiences and its conditions (尚未交存…的) like the
     problems of the labelled essays. Its sentences' type probabilities are multiplied by type_prior
     (evidence 'genre:statute'): on 60 random local regulations, experience 758 -> 57 and problem 692 -> 178
-    of 10,768 sentences, 应当/不得 clauses tagged measure 89% -> 92%.
+    of 10,768 sentences, 应当/不得 clauses tagged measure 89% -> 92%. With the sentence vectors
+    (annotate.vectors) the same prior left 231 experiences; the present one leaves 64 (problem 156,
+    应当/不得 clauses measure 90%).
     """
 
     article: str = Field(r"\s*#*\s*第[一二三四五六七八九十百零〇两]+条", description="regex: a sentence starting "
                          "with this is an article")
     min_articles: int = Field(5, ge=1, description="a document with this many articles is a statute")
     type_prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(
-        {"experience": 0.1, "problem": 0.3}, description="a statute's sentences: type probability x this")
+        {"experience": 0.03, "problem": 0.2}, description="a statute's sentences: type probability x this "
+        "(0.1 and 0.3 until the sentence vectors, which read duties as experiences more readily)")
 
     _v = field_validator("article")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 
@@ -249,6 +252,16 @@ class AnnotateConfig(Strict):
         [1], description="orders of character n-grams used as features (CV on the seeds: longer ones overfit)"
     )
     word_ngrams: bool = Field(False, description="segmenter word uni/bigrams as features (no gain measured)")
+    vectors: str | None = Field(
+        "corpora/vectors/words.npz",
+        description="word vectors (pipeline.vectors; `zhili train --build-vectors SRC` rebuilds them): each "
+                    "sentence's mean word vector is a dense feature; null: none")
+    vectors_weight: float = Field(
+        3.0, gt=0, description="scale of the sentence vector's columns beside the sparse features (CV on the "
+                               "seeds: 2-3 best, 1 about half the gain)")
+    vectors_dim: int = Field(100, ge=2, description="dimensions of the vectors --build-vectors writes")
+    vectors_window: int = Field(4, ge=1, description="words each side counted as a word's context by --build-vectors")
+    vectors_min_count: int = Field(5, ge=1, description="--build-vectors keeps words seen at least this often")
     features: list[Literal["neighbours", "document", "heading_grams"]] = Field(
         default_factory=list,
         description="optional feature groups: neighbours' cues and section cue shares, the document's cue "

@@ -40,8 +40,9 @@ STAGES: tuple[Stage, ...] = (
           config=("structure",), files=("structure.patterns",), code=("structure.py",)),
     Stage("annotate", "file", needs=("sentences.text", "sentences.section_id", "sections.heading"),
           adds=("sentences.type", "sentences.type_score", "sentences.cues", "sentences.method"),
-          config=("annotate", "labels"), files=("annotate.userdict", "annotate.cues", "annotate.stopwords", "labels.files"),
-          code=("annotate.py", "tagger.py", "labels.py", "segment.py")),
+          config=("annotate", "labels"), files=("annotate.userdict", "annotate.cues", "annotate.stopwords", "annotate.weak_labels",
+                                               "annotate.vectors", "labels.files"),
+          code=("annotate.py", "tagger.py", "labels.py", "segment.py", "vectors.py")),
     Stage("themes", "file", needs=("sentences.text", "sentences.type"),
           adds=("sentences.themes", "sentence_themes.theme_id"),
           config=("themes", "labels", "annotate"), files=("themes.file", "labels.files", "annotate.userdict"),
@@ -78,7 +79,7 @@ def stage_keys(cfg: Config) -> dict[str, str]:
         for ref in stage.files:
             section, key = ref.split(".")
             value = dumped[section][key]
-            paths.extend(cfg.resolve(v) for v in (value if isinstance(value, list) else [value]))
+            paths.extend(cfg.resolve(v) for v in (value if isinstance(value, list) else [value]) if v is not None)
         keys[stage.name] = digest(stage.name, {s: dumped[s] for s in stage.config},
                                   files_digest(paths), code_digest(stage.code))
     return keys
