@@ -7,7 +7,8 @@ times only the annotation of the prepared rows, one document at a time, in this 
 times over the corpus (fresh row copies each pass). The first pass also pays one-time costs (memo and
 cache fills, first calls into numpy and rjieba); later passes are the steady state of a worker that has
 run for a while (a pass re-reads the same documents, so its heading-context memo is warm; that memo
-is ~3% of annotation time). Each pass runs under work.quiet_collector, as a worker's batch does. The
+is ~3% of annotation time; the memo of segmented sentences, segment.TOKENS, is emptied before each
+pass). Each pass runs under work.quiet_collector, as a worker's batch does. The
 machine is shared, so a single pass can be off by a third: the median is reported.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from pipeline.annotate import Annotator
 from pipeline.config import load_config
+from pipeline.segment import TOKENS
 from pipeline.structure import split
 from pipeline.work import quiet_collector
 
@@ -43,6 +45,7 @@ def main() -> None:
     walls = []
     for k in range(args.passes):
         batch = copy.deepcopy(docs)
+        TOKENS.clear()  # every pass segments its sentences, as a worker does with new documents
         with quiet_collector():  # as in a worker's batch (pipeline.work)
             t0 = time.perf_counter()
             for sections, sentences in batch:

@@ -28,7 +28,8 @@ from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
 from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, validate
-from pipeline.segment import get_cutter, stopwords
+from pipeline.nfkc import nfkc_all
+from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
 if TYPE_CHECKING:
@@ -549,18 +550,18 @@ class Featurizer:
         # tokens: the whole text is segmented only when words are features or a Doc is wanted; token
         # cues only need the token boundaries around their occurrences (see _local_bounds)
         toks, tstart = [], np.zeros(0, np.int64)
-        if tokens or self.cfg.annotate.word_ngrams or self.vectors is not None:
+        if tokens or self.cfg.annotate.word_ngrams:
             toks, tstart = self._tokens(joined, owner, texts)
             bound = np.zeros(len(joined) + 1, dtype=bool)
             bound[tstart] = True
             bound[len(joined)] = True
         else:
             bound = functools.partial(self._local_bounds, joined, cp)
-        th = self.hash.spans(cp, tstart, np.append(tstart[1:], len(joined)))
-        dense = self._sentence_vectors(th, owner[tstart], n)
+        dense = self._sentence_vectors(texts, n)
         c_rows, c_keys = _char_ngram_keys(cp, owner, self.char_orders)
         parts_rows, parts_keys = [c_rows], [c_keys]
         if self.cfg.annotate.word_ngrams:
+            th = self.hash.spans(cp, tstart, np.append(tstart[1:], len(joined)))
             town = owner[tstart]
             pos = np.searchsorted(self.stop_hashes, th).clip(0, max(len(self.stop_hashes) - 1, 0))
             content = (town >= 0) & (self.stop_hashes[pos] != th)
@@ -745,10 +746,21 @@ class Featurizer:
                            cues=cue_lists, rule=rules, near_kind=near, genre=genre, tokens=toks,
                            token_starts=tstart, sentence_starts=sstart, dense=dense)
 
-    def _sentence_vectors(self, token_hash: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-        """Each sentence's vector (annotate.vectors) from its tokens' hashes; n x 0 without vectors."""
+    def _sentence_vectors(self, texts: list[str], n: int) -> np.ndarray:
+        """Each sentence's vector (annotate.vectors); n x 0 without vectors.
+
+        The words are those of the NFKC sentences, segmented through segment.TOKENS, where the theme model
+        finds them again; each token finds its word id by its hash, in numpy (a dict look-up per token
+        cost a third of the annotation time)."""
         if self.vectors is None:
             return np.zeros((n, 0), np.float32)
+        normal = nfkc_all(texts)
+        if any("\n" in t for t in normal):
+            normal = [t.replace("\n", " ") for t in normal]
+        toks, owner = TOKENS.cut_many(self.cut, normal, remember=True)
+        cp = _codepoints("\n".join(toks))
+        ends = np.append(np.flatnonzero(cp == 10), len(cp)) if toks else np.zeros(0, np.int64)
+        token_hash = self.hash.spans(cp, np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)[:len(ends)], ends)
         pos = np.searchsorted(self.vector_hash, token_hash).clip(0, max(len(self.vector_hash) - 1, 0))
         ids = np.where(self.vector_hash[pos] == token_hash, self.vector_id[pos], -1)
         return self.vectors.sentences(ids, owner, n)

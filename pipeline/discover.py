@@ -31,8 +31,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.extmath import randomized_svd
 
 from pipeline.config import Config
+from pipeline.nfkc import nfkc_all
 from pipeline.segment import stopwords, tokenize_many
-from pipeline.themes import compile_theme, load_themes, normalize, normalize_all, read_themes_file
+from pipeline.themes import compile_theme, load_themes, normalize, read_themes_file
 
 KINDS = ("problem", "measure")
 TOP_TERMS = 10
@@ -43,7 +44,7 @@ def words(texts: list[str], cfg: Config, generic: frozenset[str] = frozenset()) 
     """Content words of each sentence: Chinese words of two or more characters, not stopwords or generic
     (all sentences segmented in one call)."""
     stop = stopwords(str(cfg.resolve(cfg.annotate.stopwords)))
-    flat = normalize_all([t.replace("\n", " ") for t in texts])
+    flat = nfkc_all([t.replace("\n", " ") for t in texts])
     toks = tokenize_many(flat, cfg.annotate.tokenizer, str(cfg.resolve(cfg.annotate.userdict)))
     return [[t for t in doc if _CJK_WORD.match(t) and t not in stop and t not in generic] for doc in toks]
 

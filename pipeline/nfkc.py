@@ -35,3 +35,14 @@ def nfkc(text: str) -> str:
     rx, table = _changing()
     out = rx.sub(lambda m: table[m.group()], text)
     return out if unicodedata.is_normalized("NFKC", out) else unicodedata.normalize("NFKC", out)
+
+
+def nfkc_all(texts: list[str | None]) -> list[str]:
+    """nfkc() of each text (None as ""), in one call on the newline-joined texts (a newline is NFKC-stable,
+    so normalisation never crosses it) unless a text holds a newline itself."""
+    joined = "\n".join(t or "" for t in texts)
+    if joined.count("\n") == len(texts) - 1:
+        out = nfkc(joined).split("\n")
+        if len(out) == len(texts):
+            return out
+    return [nfkc(t or "") for t in texts]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
+from itertools import chain, compress
 from pathlib import Path
 
 import numpy as np
@@ -81,11 +82,12 @@ def tokenize(text: str, tokenizer: str = "rjieba", userdict: str | None = None) 
 
 
 def cut_many(cut: Callable[[str], list[str]], texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """All tokens of the texts and the text of each: one segmenter call on the newline-joined texts.
+    """All tokens of the texts and the text of each: one segmenter call on the newline-joined texts,
+    whose joining newlines are left out.
 
     The segmenter cuts Chinese runs independently and never joins across a newline; should a joining
     newline not come out as a token of its own, each text is cut on its own instead. Texts must not
-    hold newlines themselves. The newline tokens are left in (callers drop them with their filters).
+    hold newlines themselves.
     """
     tokens = cut("\n".join(texts)) if texts else []
     if tokens:
@@ -94,9 +96,49 @@ def cut_many(cut: Callable[[str], list[str]], texts: list[str]) -> tuple[list[st
         seps = np.cumsum([len(t) + 1 for t in texts[:-1]]) - 1
         at = np.minimum(np.searchsorted(starts, seps), len(starts) - 1)
         if len(seps) == 0 or (np.all(starts[at] == seps) and np.all(lengths[at] == 1)):
-            return tokens, np.searchsorted(seps, starts)  # separators before each token
+            keep = np.ones(len(tokens), dtype=bool)
+            keep[at[:len(seps)]] = False
+            return list(compress(tokens, keep.tolist())), np.searchsorted(seps, starts[keep])
     per_text = [cut(t) for t in texts]
     return [t for toks in per_text for t in toks], np.repeat(np.arange(len(texts)), [len(toks) for toks in per_text])
+
+
+class TokenMemo:
+    """Tokens of the texts one process segmented last, per text, so that two stages reading the same
+    sentences segment them once: the tagger's sentence vectors (pipeline.annotate) and the theme model
+    (pipeline.theme_model) both cut a document's NFKC sentences with the same segmenter, in one worker.
+    Exact by construction (the same segmenter on the same text); bounded by max_texts."""
+
+    def __init__(self, max_texts: int = 100_000):
+        self.max_texts = max_texts
+        self._tokens: dict[tuple[Callable, str], tuple[str, ...]] = {}  # the key holds its segmenter alive
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+    def cut_many(self, cut: Callable[[str], list[str]], texts: list[str],
+                 remember: bool = False) -> tuple[list[str], np.ndarray]:
+        """cut_many() of the texts, reusing the tokens of remembered texts and remembering these ones when
+        asked (texts must not hold newlines)."""
+        memo = self._tokens
+        known = [memo.get((cut, t)) for t in texts]
+        missing = [i for i, toks in enumerate(known) if toks is None]
+        if missing:
+            tokens, owner = cut_many(cut, [texts[i] for i in missing])
+            bounds = np.searchsorted(owner, np.arange(len(missing) + 1)).tolist()
+            if remember and len(memo) + len(missing) > self.max_texts:
+                self.clear()
+            for j, i in enumerate(missing):
+                toks = tuple(tokens[bounds[j]:bounds[j + 1]])
+                known[i] = toks
+                if remember:
+                    memo[(cut, texts[i])] = toks
+        lengths = [len(toks) for toks in known]
+        return list(chain.from_iterable(known)), np.repeat(np.arange(len(texts)), lengths)
+
+
+#: the process's memo (each worker process has its own)
+TOKENS = TokenMemo()
 
 
 def tokenize_many(texts: list[str], tokenizer: str = "rjieba", userdict: str | None = None) -> list[list[str]]:

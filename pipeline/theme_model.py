@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from pipeline.nfkc import nfkc
-from pipeline.segment import cut_many, get_cutter, stopwords, tokenize
+from pipeline.segment import TOKENS, get_cutter, stopwords, tokenize
 
 _KEEP = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z0-9]")
 _WORD = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfA-Za-z]")
@@ -96,7 +96,7 @@ class Featurizer:
 
     def _codes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(sentence, code) of every kept token (unit_features' words), code -1 when not a vocabulary word."""
-        tokens, sent = cut_many(self.cut, texts)
+        tokens, sent = TOKENS.cut_many(self.cut, texts)
         code = self.code
         if len(code) > 500_000:
             code.clear()

@@ -27,7 +27,7 @@ from pydantic import AfterValidator, Field, model_validator
 from pipeline import regex_literals
 from pipeline.cache import code_digest
 from pipeline.config import Config, ConfigError, Strict, read_yaml, validate
-from pipeline.nfkc import nfkc
+from pipeline.nfkc import nfkc, nfkc_all
 from pipeline.theme_model import ThemeModel, unit_features
 
 THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -175,17 +175,6 @@ def normalize(text: str) -> str:
     return nfkc(text or "")
 
 
-def normalize_all(texts: list[str | None]) -> list[str]:
-    """normalize() of each text, in one call on the newline-joined texts (a newline is NFKC-stable, so
-    normalisation never crosses it) unless a text holds a newline itself."""
-    joined = "\n".join(t or "" for t in texts)
-    if joined.count("\n") == len(texts) - 1:
-        out = nfkc(joined).split("\n")
-        if len(out) == len(texts):
-            return out
-    return [normalize(t) for t in texts]
-
-
 def article_groups(labels: list[dict], marker: str) -> list[tuple[str, int]]:
     """(doc, article number) of each labelled unit: a unit matching `marker` starts a new article."""
     rx, groups, current = re.compile(marker), [], {}
@@ -266,7 +255,7 @@ class ThemeMatcher:
         gated = [i for i, s in enumerate(sentences) if (s.get("type") or "other") in self.gate]
         if not gated:
             return out
-        texts = normalize_all([sentences[i].get("text") for i in gated])
+        texts = nfkc_all([sentences[i].get("text") for i in gated])
         proba, x = None, None
         if self.model is not None:
             types = [sentences[i].get("type") for i in gated]

@@ -23,3 +23,30 @@ def test_terms_stay_whole_inside_a_real_sentence():
     tokens = tokenize(text)
     for term in ("在职党员", "双报到", "两张皮", "行政负担"):
         assert term in tokens
+
+
+def test_token_memo_gives_the_segmenter_tokens_and_reuses_them():
+    """segment.TokenMemo: the tokens of cut_many (joining newlines left out), from the memo when remembered."""
+    from pipeline.segment import TokenMemo, cut_many, get_cutter
+
+    calls: list[str] = []
+
+    def cut(text: str) -> list[str]:
+        calls.append(text)
+        return get_cutter("rjieba")(text)
+
+    texts = ["推进党建引领基层治理。", "社区工作者队伍老龄化,后继乏人。", "", "２０２３年累计新增12个网格。"]
+    want, owner = cut_many(get_cutter("rjieba"), texts)
+    assert "\n" not in want and "".join(want) == "".join(texts)
+    assert owner.tolist() == [i for i, t in enumerate(texts) for tok in get_cutter("rjieba")(t)]
+    memo = TokenMemo(max_texts=5)
+    got, got_owner = memo.cut_many(cut, texts, remember=True)
+    assert got == want and got_owner.tolist() == owner.tolist()
+    calls.clear()
+    again, again_owner = memo.cut_many(cut, texts[::-1])
+    assert calls == [] and again_owner.tolist() == sorted(again_owner.tolist())
+    assert again == [t for i in (3, 2, 1, 0) for t, o in zip(got, got_owner) if o == i]
+    other, _ = memo.cut_many(get_cutter("rjieba"), texts)  # another segmenter is another key
+    assert other == got
+    memo.cut_many(cut, ["另一句话。", "第二句。"], remember=True)  # 4 + 2 > 5: the memo starts over
+    assert len(memo._tokens) == 2 and calls == ["另一句话。\n第二句。"]
