@@ -23,6 +23,7 @@ import pyarrow as pa
 from pipeline import tables
 from pipeline.cache import StageCache
 from pipeline.config import Config
+from pipeline.segment import TOKENS
 
 
 @dataclass
@@ -363,6 +364,7 @@ def process_batch(unit: tuple[int, list[FileTask]], root: str, cfg: Config, cach
     files = [_FileWork(task, FileSummary(rel=task.rel, size=task.size, keys=task.keys)) for task in batch]
     readable = [fw for fw in files if _first_stages(fw, Path(root), cfg, cache, w)]
     _theme_stage(readable, cache, w)
+    TOKENS.clear()  # the batch's segmented sentences served theme matching: none is seen again
     per_file = [fw.tables() for fw in readable]
     merged = {name: pa.concat_tables([t[name] for t in per_file]) if per_file else tables.empty(name)
               for name in PART_TABLES}
