@@ -385,11 +385,8 @@ class Featurizer:
         self.cut = get_cutter(ann.tokenizer, str(cfg.resolve(ann.userdict)))
         self.hash = _PolyHash()
         self.vectors = WordVectors.load(cfg.resolve(ann.vectors)) if ann.vectors else None
-        if self.vectors is not None:  # tokens find their word id by hash, in numpy (a dict look-up each
-            words = self.vectors.words  # cost a third of the annotation time)
-            lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-            ends = np.cumsum(lens + 1) - 1
-            h = self.hash.spans(_codepoints("\n".join(words)), ends - lens, ends)
+        if self.vectors is not None:  # the vocabulary's hashes, sorted: tokens find their word id in numpy
+            h = self._hashes(self.vectors.words)
             order = np.argsort(h)
             self.vector_hash, self.vector_id = h[order], order
         self.matcher = cue_matcher(self.cues)
@@ -746,6 +743,14 @@ class Featurizer:
                            cues=cue_lists, rule=rules, near_kind=near, genre=genre, tokens=toks,
                            token_starts=tstart, sentence_starts=sstart, dense=dense)
 
+    def _hashes(self, words: list[str] | tuple[str, ...]) -> np.ndarray:
+        """_PolyHash of each word (words without newlines), all in one pass over the words joined."""
+        if not words:
+            return np.zeros(0, np.uint64)
+        cp = _codepoints("\n".join(words))
+        ends = np.append(np.flatnonzero(cp == 10), len(cp))
+        return self.hash.spans(cp, np.concatenate([[0], ends[:-1] + 1]), ends)
+
     def _sentence_vectors(self, texts: list[str], n: int) -> np.ndarray:
         """Each sentence's vector (annotate.vectors); n x 0 without vectors.
 
@@ -758,9 +763,7 @@ class Featurizer:
         if any("\n" in t for t in normal):
             normal = [t.replace("\n", " ") for t in normal]
         toks, owner = TOKENS.cut_many(self.cut, normal, remember=True)
-        cp = _codepoints("\n".join(toks))
-        ends = np.append(np.flatnonzero(cp == 10), len(cp)) if toks else np.zeros(0, np.int64)
-        token_hash = self.hash.spans(cp, np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)[:len(ends)], ends)
+        token_hash = self._hashes(toks)
         pos = np.searchsorted(self.vector_hash, token_hash).clip(0, max(len(self.vector_hash) - 1, 0))
         ids = np.where(self.vector_hash[pos] == token_hash, self.vector_id[pos], -1)
         return self.vectors.sentences(ids, owner, n)

@@ -234,14 +234,8 @@ class TypeTagger:
         return oof
 
     @staticmethod
-    def _proba(X, coef: np.ndarray, intercept: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
-        """Softmax of X @ coef.T + intercept (of z + intercept when the product z is given)."""
-        z = (np.asarray(X @ coef.T) if z is None else z) + intercept
-        if coef.shape[0] == 1:  # binary: sklearn keeps one row of coefficients
-            z = np.hstack([-z, z])
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+    def _proba(X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+        return _softmax(np.asarray(X @ coef.T) + intercept)
 
     def predict_proba_doc(self, d: DocFeatures) -> np.ndarray:
         """Probabilities (n sentences x classes_) for one document."""
@@ -256,7 +250,7 @@ class TypeTagger:
         width = len(self.vocabulary_)
         coef = self.coef1_
         z = np.asarray(self._sparse(d) @ coef[:, :width].T) + self._dense(d) @ coef[:, width:].T
-        return self._proba(None, coef, self.intercept1_, z)
+        return _softmax(z + self.intercept1_)
 
     def predict_doc(self, d: DocFeatures) -> np.ndarray:
         return self.classes_[self.predict_proba_doc(d).argmax(axis=1)]
@@ -296,6 +290,15 @@ class TypeTagger:
         if not ok or not set(m.classes_) <= set(TYPES):
             raise ValueError("inconsistent model arrays")
         return m
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    """Class probabilities from linear scores (one column: sklearn's binary case, the score of class 1)."""
+    if z.shape[1] == 1:
+        z = np.hstack([-z, z])
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 # ---------------------------------------------------------------- sequence decoding
