@@ -103,3 +103,17 @@ def test_tagger_features_carry_the_sentence_vector_and_a_mismatch_is_refused():
     d.dense = d.dense[:, :5]
     with pytest.raises(tagger.ModelError, match="retrain"):
         model.predict_proba_doc(d)
+
+
+def test_without_vectors_the_tagger_keeps_its_sparse_features():
+    """annotate.vectors: null turns the feature off: no dense columns, no segmentation for them."""
+    cfg = load_config()
+    cfg = cfg.model_copy(update={"annotate": cfg.annotate.model_copy(update={"vectors": None})})
+    featurizer = Featurizer(cfg)
+    rows = [{"sent_id": i, "section_id": 0, "para_id": i, "text": t, "is_heading": False}
+            for i, t in enumerate(["社区服务能力不足。", "要加强网格化管理。"])]
+    d = featurizer.features(rows, [{"section_id": 0, "parent_id": None, "level": 0, "heading": None}])
+    assert featurizer.vectors is None and d.dense.shape == (2, 0)
+    model = tagger.TypeTagger(context=False).fit([d], [np.array(["problem", "measure"])])
+    assert model.dense_dim_ == 0 and model.predict_proba_doc(d).shape == (2, 2)
+    assert tagger.TypeTagger.from_arrays(model.to_arrays()).dense_dim_ == 0
