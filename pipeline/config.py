@@ -262,6 +262,9 @@ class AnnotateConfig(Strict):
     vectors_dim: int = Field(100, ge=2, description="dimensions of the vectors --build-vectors writes")
     vectors_window: int = Field(4, ge=1, description="words each side counted as a word's context by --build-vectors")
     vectors_min_count: int = Field(5, ge=1, description="--build-vectors keeps words seen at least this often")
+    vectors_max_words: int = Field(
+        24_000, ge=2, description="--build-vectors keeps this many most frequent words, and the user "
+                                  "dictionary's (24,000 of 27,908: a file under 5 MB, the same CV figures)")
     features: list[Literal["neighbours", "document", "heading_grams"]] = Field(
         default_factory=list,
         description="optional feature groups: neighbours' cues and section cue shares, the document's cue "

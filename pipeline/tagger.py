@@ -3,7 +3,7 @@
 Stage 1 is a logistic regression over character n-grams, cue indicators and counts, heading kinds,
 position and length (features from pipeline.annotate.Featurizer, identical at training and run time),
 plus the sentence's mean word vector (pipeline.vectors, learnt from unlabelled reports and regulations):
-CV macro-F1 0.696 -> 0.707, leave-one-file-out on the seeds 0.600 -> 0.636.
+CV macro-F1 0.696 -> 0.706, leave-one-file-out on the seeds 0.600 -> 0.636.
 An optional stage 2 (annotate.context) adds what stage 1 thinks of the sentence's neighbours, section and
 heading, trained on out-of-fold stage-1 predictions; on the labelled seeds it did not help, so it is off.
 Weak labels (pipeline.weak: sentences of work reports labelled by their section) can be added with a low

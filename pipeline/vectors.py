@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline.config import Config
-from pipeline.segment import get_cutter
+from pipeline.segment import get_cutter, read_userdict
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 SOURCE_SUFFIXES = (".txt", ".md", ".jsonl")
@@ -98,13 +98,16 @@ def corpus_texts(sources: Iterable[Path], exclude: Callable[[Path], bool] = lamb
                 yield path.read_text(encoding="utf-8", errors="replace")
 
 
-def _token_ids(texts: Iterable[str], cut: Callable[[str], list[str]], min_count: int,
-               max_words: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The vocabulary (words with a Han character seen at least min_count times, most frequent first)
-    and, for every token of every sentence, its word id (-1 if none) and its sentence number."""
+def _token_ids(texts: Iterable[str], cut: Callable[[str], list[str]], min_count: int, max_words: int,
+               keep: frozenset[str] = frozenset()) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The vocabulary (words with a Han character seen at least min_count times: the max_words most
+    frequent, then those of `keep` beyond them) and, for every token of every sentence, its word id (-1
+    if none) and its sentence number."""
     sentence_tokens = [[t for t in cut(s) if HAN.search(t)] for text in texts for s in SENTENCE_END.split(text)]
     counts = Counter(t for toks in sentence_tokens for t in toks)
     words = [w for w, c in counts.most_common(max_words) if c >= min_count]
+    chosen = set(words)
+    words += sorted(w for w in keep if w not in chosen and counts[w] >= min_count)
     index = {w: i for i, w in enumerate(words)}
     ids = np.fromiter((index.get(t, -1) for toks in sentence_tokens for t in toks), dtype=np.int64)
     sent = np.repeat(np.arange(len(sentence_tokens)), [len(t) for t in sentence_tokens])
@@ -138,11 +141,13 @@ def ppmi(counts: sp.csr_matrix, smoothing: float = 0.75) -> sp.csr_matrix:
 
 
 def build(texts: Iterable[str], cut: Callable[[str], list[str]], dim: int = 100, window: int = 4,
-          min_count: int = 5, max_words: int = 40_000, random_state: int = 0) -> WordVectors:
-    """PPMI-SVD word vectors of a corpus (module docstring); deterministic for a given random_state."""
+          min_count: int = 5, max_words: int = 40_000, random_state: int = 0,
+          keep: frozenset[str] = frozenset()) -> WordVectors:
+    """PPMI-SVD word vectors of a corpus (module docstring); deterministic for a given random_state.
+    Words of `keep` (the user dictionary) stay in the vocabulary when frequent enough, whatever their rank."""
     from scipy.sparse.linalg import svds
 
-    words, ids, sent = _token_ids(texts, cut, min_count, max_words)
+    words, ids, sent = _token_ids(texts, cut, min_count, max_words, keep)
     if len(words) <= dim:
         raise VectorsError(f"only {len(words)} words occur {min_count} times or more: too little text for "
                            f"{dim}-dimensional vectors")
@@ -170,7 +175,8 @@ def rebuild(cfg: Config, sources: list[Path]) -> str:
         return any(fnmatch.fnmatch(path.name, pat) for pat in ann.weak_exclude)
 
     vectors = build(corpus_texts([Path(p) for p in sources], excluded), cut, ann.vectors_dim,
-                    ann.vectors_window, ann.vectors_min_count, random_state=ann.random_state)
+                    ann.vectors_window, ann.vectors_min_count, ann.vectors_max_words, ann.random_state,
+                    frozenset(w for w, _, _ in read_userdict(cfg.resolve(ann.userdict))))
     out = cfg.resolve(ann.vectors)
     vectors.save(out)
     return f"wrote {out}: {len(vectors.words)} words, {vectors.dim} dimensions"
