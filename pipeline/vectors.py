@@ -83,19 +83,27 @@ class WordVectors:
         return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
 
 
-def corpus_texts(sources: Iterable[Path], exclude: Callable[[Path], bool] = lambda p: False) -> Iterator[str]:
-    """Texts of every .txt/.md file and of every record (column content) of every .jsonl under sources."""
+def named(patterns: list[str]) -> Callable[[Path], bool]:
+    """Whether a path's file name matches one of the fnmatch patterns (annotate.weak_exclude)."""
+    return lambda path: any(fnmatch.fnmatch(path.name, p) for p in patterns)
+
+
+def corpus_documents(sources: Iterable[Path], suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
+                     exclude: Callable[[Path], bool] = lambda p: False) -> Iterator[tuple[str, str]]:
+    """(name, text) of every file with one of the suffixes under the sources, and of every record (column
+    content) of a .jsonl collection (name FILE#i); a file under a folder is named FOLDER/FILE."""
     for root in sources:
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
         for path in files:
-            if path.suffix not in SOURCE_SUFFIXES or not path.is_file() or exclude(path):
+            if path.suffix not in suffixes or not path.is_file() or exclude(path):
                 continue
+            name = f"{root.name}/{path.name}" if root.is_dir() else path.name
             if path.suffix == ".jsonl":
-                for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                for i, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines()):
                     if line.strip():
-                        yield str(json.loads(line).get("content") or "")
+                        yield f"{name}#{i}", str(json.loads(line).get("content") or "")
             else:
-                yield path.read_text(encoding="utf-8", errors="replace")
+                yield name, path.read_text(encoding="utf-8", errors="replace")
 
 
 def _token_ids(texts: Iterable[str], cut: Callable[[str], list[str]], min_count: int, max_words: int,
@@ -170,11 +178,8 @@ def rebuild(cfg: Config, sources: list[Path]) -> str:
     if missing:
         raise FileNotFoundError(f"vector source not found: {', '.join(missing)}")
     cut = get_cutter(ann.tokenizer, str(cfg.resolve(ann.userdict)))
-
-    def excluded(path: Path) -> bool:
-        return any(fnmatch.fnmatch(path.name, pat) for pat in ann.weak_exclude)
-
-    vectors = build(corpus_texts([Path(p) for p in sources], excluded), cut, ann.vectors_dim,
+    texts = (text for _, text in corpus_documents([Path(p) for p in sources], exclude=named(ann.weak_exclude)))
+    vectors = build(texts, cut, ann.vectors_dim,
                     ann.vectors_window, ann.vectors_min_count, ann.vectors_max_words, ann.random_state,
                     frozenset(w for w, _, _ in read_userdict(cfg.resolve(ann.userdict))))
     out = cfg.resolve(ann.vectors)

@@ -14,29 +14,17 @@ macro-F1 by 0.005; the statute type prior (annotate.statute) does most of that w
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.annotate import CUE_TYPES, load_cues
 from pipeline.config import Config
 from pipeline.structure import split
+from pipeline.vectors import corpus_documents, named
 
 MIN_CHARS, MAX_CHARS = 10, 200
 SOURCE_SUFFIXES = (".txt", ".jsonl")
-
-
-def _texts(path: Path) -> Iterator[tuple[str, str]]:
-    """(document name, text) of a .txt file or of each record of a .jsonl collection (column content)."""
-    if path.suffix == ".jsonl":
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-            if line.strip():
-                row = json.loads(line)
-                yield f"{path.name}#{i}", str(row.get("content") or "")
-    else:
-        yield path.name, path.read_text(encoding="utf-8", errors="replace")
 
 
 def label_document(text: str, cfg: Config) -> list[tuple[int, str, str]]:
@@ -71,18 +59,11 @@ def build_weak(cfg: Config, sources: list[Path], out: Path, per_type: int = 1500
     label JSON lines; returns the counts."""
     pools: dict[str, list[dict]] = {t: [] for t in CUE_TYPES}
     seen: set[str] = set()
-    excluded = cfg.annotate.weak_exclude
-    for root in sources:
-        files = sorted(root.rglob("*")) if root.is_dir() else [root]
-        for path in files:
-            if path.suffix not in SOURCE_SUFFIXES or any(fnmatch.fnmatch(path.name, p) for p in excluded):
-                continue
-            for name, text in _texts(path):
-                for n, body, kind in label_document(text, cfg):
-                    if body not in seen:
-                        seen.add(body)
-                        pools[kind].append({"doc": name if root.is_file() else f"{root.name}/{name}", "n": n, "text": body, "type": kind,
-                                            "themes": []})
+    for name, text in corpus_documents(sources, SOURCE_SUFFIXES, named(cfg.annotate.weak_exclude)):
+        for n, body, kind in label_document(text, cfg):
+            if body not in seen:
+                seen.add(body)
+                pools[kind].append({"doc": name, "n": n, "text": body, "type": kind, "themes": []})
     rng = random.Random(seed)
     chosen = []
     for kind, pool in pools.items():
