@@ -200,6 +200,24 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
     assert text.index("一、基本情况") < text.index(BODY[:20]) < text.index("网格党支部 | 1100个") < text.index("二、存在问题")
 
 
+def test_docx_template_metadata_is_not_the_documents(tmp_path):
+    """python-docx's template says it was created on 2013-12-23 by python-docx: neither is the document's."""
+    import datetime
+
+    import docx
+
+    p = tmp_path / "template.docx"
+    make_docx(p)
+    (art,) = read(p).articles
+    assert art["date"] is None and art["year"] is None and art["author"] is None
+    d = docx.Document(str(p))
+    d.core_properties.created = datetime.datetime(2021, 5, 6, 8, 0)
+    d.core_properties.author = "某街道办"
+    d.save(p)
+    (art,) = read(p).articles
+    assert art["date"] == "2021-05-06" and art["year"] == 2021 and art["author"] == "某街道办"
+
+
 def test_docx_heading_styles_are_headings(tmp_path):
     """Word numbers its Heading N paragraphs itself, so their text has no 一、: the style says they are
     headings (a long one with a comma too), and structure nests them by their level."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import fnmatch
 import io
 import json
@@ -330,10 +331,22 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
                 headings.append((line.strip(), level))
         elif tag == "tbl":
             lines.extend(_docx_table_lines(Table(child, document)))
-    props = document.core_properties
-    meta = {"title": props.title or None, "author": props.author or None,
-            "created": props.created.date().isoformat() if props.created else None, "headings": headings}
+    meta = {**_docx_properties(document.core_properties), "headings": headings}
     return Extracted([Unit("\n".join(lines), meta)], None)
+
+
+#: what python-docx's own template says of itself: a file written from it without setting these carries
+#: them, and its "created" date (2013-12-23) is the template's, not the document's
+_DOCX_TEMPLATE = {"author": "python-docx", "created": datetime.datetime(2013, 12, 23, 23, 15)}
+
+
+def _docx_properties(props) -> dict:
+    """Title, author and created date of a .docx, without the values of python-docx's template."""
+    created = props.created.replace(tzinfo=None) if props.created else None
+    author = props.author or None
+    return {"title": props.title or None,
+            "author": None if author == _DOCX_TEMPLATE["author"] else author,
+            "created": created.date().isoformat() if created and created != _DOCX_TEMPLATE["created"] else None}
 
 
 _DOCX_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*([1-9])", re.I)
