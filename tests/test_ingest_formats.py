@@ -278,6 +278,76 @@ def test_docx_automatic_numbering_is_drawn_into_the_text(tmp_path):
     assert [s["level"] for s in sections[1:]] == [1, 2, 3, 3, 2, 1]
 
 
+def test_docx_lists_of_one_definition_share_counters_unless_restarted(tmp_path):
+    """Word continues the numbering across the lists (numId) of one abstract definition; "Restart at 1"
+    writes a list with a startOverride, and a lvlOverride may redefine a level's format."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    d = docx.Document()
+    numbering = d.part.numbering_part.element
+    numbering.append(parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="80"><w:lvl w:ilvl="0"><w:start w:val="1"/>'
+        '<w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/></w:lvl></w:abstractNum>'))
+    for num_id, override in (("81", ""), ("82", ""),
+                             ("83", '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride>'),
+                             ("84", '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/><w:lvl w:ilvl="0">'
+                                    '<w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%1."/></w:lvl>'
+                                    '</w:lvlOverride>')):
+        numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="80"/>'
+                                   f'{override}</w:num>'))
+
+    def numbered(text: str, num_id: str) -> None:
+        d.add_paragraph(text)._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr>'))
+
+    d.add_paragraph("基层治理调研报告")
+    numbered("基本情况", "81")
+    d.add_paragraph(BODY)
+    numbered("存在的问题", "82")
+    numbered("对策建议", "82")
+    numbered("附件说明", "83")
+    numbered("附表目录", "83")
+    numbered("数据来源", "84")
+    d.save(tmp_path / "lists.docx")
+    lines = read(tmp_path / "lists.docx").articles[0]["text"].split("\n")
+    assert [line for line in lines if line != BODY] == [
+        "一、基本情况", "二、存在的问题", "三、对策建议", "一、附件说明", "二、附表目录", "1.数据来源"]
+
+
+def test_docx_styles_based_on_a_heading_or_a_numbered_style(tmp_path):
+    """A house style based on Heading 1 is a heading, and a style based on a numbered style is numbered:
+    both come through basedOn."""
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    d = docx.Document()
+    numbering = d.part.numbering_part.element
+    numbering.append(parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="70"><w:lvl w:ilvl="0"><w:start w:val="1"/>'
+        '<w:numFmt w:val="chineseCounting"/><w:lvlText w:val="（%1）"/></w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="71"><w:abstractNumId w:val="70"/></w:num>'))
+    house = d.styles.add_style("公文一级标题", WD_STYLE_TYPE.PARAGRAPH)
+    house.base_style = d.styles["Heading 1"]
+    listed = d.styles.add_style("编号段落", WD_STYLE_TYPE.PARAGRAPH)
+    listed.element.get_or_add_pPr().append(parse_xml(
+        f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/><w:numId w:val="71"/></w:numPr>'))
+    child = d.styles.add_style("编号段落（加粗）", WD_STYLE_TYPE.PARAGRAPH)
+    child.base_style = listed
+    d.add_paragraph("基层治理调研报告")
+    d.add_paragraph(BODY)
+    d.add_paragraph("存在的问题", style=house)
+    d.add_paragraph("队伍不稳定", style=child)
+    d.add_paragraph("参与不足", style=child)
+    d.save(tmp_path / "styles.docx")
+    (art,) = read(tmp_path / "styles.docx").articles
+    assert art["headings"] == {"存在的问题": 1}
+    assert art["text"].split("\n")[-2:] == ["（一）队伍不稳定", "（二）参与不足"]
+
+
 def test_corrupt_docx(tmp_path):
     p = tmp_path / "broken.docx"
     p.write_bytes(b"PK\x03\x04 this is not really a zip archive")

@@ -376,36 +376,53 @@ class _DocxNumbering:
     """The list markers Word draws before numbered paragraphs (一、 （一） 1.), which are not in their text.
 
     Headings numbered by a multilevel list keep their outline only through these. Numbering comes from
-    the paragraph's or its style's numPr; each list (numId) counts its levels, a level restarts after a
-    higher one, and lvlText ('%1、', '（%2）') is filled with each level's count in its format. Bullets
-    and formats without a rendering here give no marker."""
+    the paragraph's numPr or its style's (followed through basedOn). As Word does, the lists (numId) of
+    one abstract definition share its counters unless a list restarts a level (lvlOverride/startOverride,
+    what "Restart at 1" writes) or redefines it (lvlOverride/lvl); a level restarts after a higher one,
+    and lvlText ('%1、', '（%2）') is filled with each level's count in its format. Bullets and formats
+    without a rendering here give no marker."""
 
     def __init__(self, document):
         from docx.oxml.ns import qn
 
         self.qn = qn
-        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}
-        self.counts: dict[str, dict[int, int]] = {}
+        self.lists: dict[str, tuple[str, dict[int, tuple[str, str, int]], dict[int, int]]] = {}
+        self.counts: dict[str, dict[int, int]] = {}  # per abstract definition
+        self.restarted: set[tuple[str, int]] = set()  # (numId, level) whose startOverride was applied
         try:
             root = document.part.numbering_part.element
         except (KeyError, NotImplementedError, AttributeError, ValueError):
             return
-        abstract = {}
-        for an in root.findall(qn("w:abstractNum")):
-            lvls = {}
-            for lvl in an.findall(qn("w:lvl")):
-                def val(name: str, default: str = "") -> str:
-                    el = lvl.find(qn(name))
-                    return el.get(qn("w:val"), default) if el is not None else default
-                start, ilvl = val("w:start", "1"), lvl.get(qn("w:ilvl"), "0")
-                if ilvl.isdigit():  # a malformed level is skipped: its paragraphs get no marker
-                    lvls[int(ilvl)] = (val("w:numFmt", "decimal"), val("w:lvlText"),
-                                       int(start) if start.isdigit() else 1)
-            abstract[an.get(qn("w:abstractNumId"))] = lvls
+        abstract = {an.get(qn("w:abstractNumId")): self._levels(an) for an in root.findall(qn("w:abstractNum"))}
         for num in root.findall(qn("w:num")):
             ref = num.find(qn("w:abstractNumId"))
-            if ref is not None and ref.get(qn("w:val")) in abstract:
-                self.levels[num.get(qn("w:numId"))] = abstract[ref.get(qn("w:val"))]
+            abstract_id = ref.get(qn("w:val")) if ref is not None else None
+            if abstract_id not in abstract:
+                continue
+            levels, starts = dict(abstract[abstract_id]), {}
+            for override in num.findall(qn("w:lvlOverride")):
+                ilvl = override.get(qn("w:ilvl"), "")
+                if not ilvl.isdigit():
+                    continue
+                levels.update(self._levels(override))
+                start = self._val(override, "w:startOverride")
+                if start.isdigit():
+                    starts[int(ilvl)] = int(start)
+            self.lists[num.get(qn("w:numId"))] = (abstract_id, levels, starts)
+
+    def _val(self, element, name: str, default: str = "") -> str:
+        el = element.find(self.qn(name))
+        return el.get(self.qn("w:val"), default) if el is not None else default
+
+    def _levels(self, element) -> dict[int, tuple[str, str, int]]:
+        """(numFmt, lvlText, start) of each w:lvl under an abstractNum or a lvlOverride."""
+        out = {}
+        for lvl in element.findall(self.qn("w:lvl")):
+            start, ilvl = self._val(lvl, "w:start", "1"), lvl.get(self.qn("w:ilvl"), "0")
+            if ilvl.isdigit():  # a malformed level is skipped: its paragraphs get no marker
+                out[int(ilvl)] = (self._val(lvl, "w:numFmt", "decimal"), self._val(lvl, "w:lvlText"),
+                                  int(start) if start.isdigit() else 1)
+        return out
 
     def _num_pr(self, element) -> tuple[str, int] | None:
         ppr = element.find(self.qn("w:pPr")) if element is not None else None
@@ -418,17 +435,23 @@ class _DocxNumbering:
 
     def marker(self, para, style) -> str:
         """The marker before this paragraph ('' for none); style: the paragraph's (_docx_style)."""
-        if not self.levels:
+        if not self.lists:
             return ""
         found = self._num_pr(para._p)
-        if found is None and style is not None:
-            found = self._num_pr(style.element)
-        if found is None or found[0] not in self.levels or found[1] not in self.levels[found[0]]:
+        for base in _style_chain(style):
+            if found is not None:
+                break
+            found = self._num_pr(base.element)
+        if found is None or found[0] not in self.lists or found[1] not in self.lists[found[0]][1]:
             return ""
         num_id, ilvl = found
-        levels = self.levels[num_id]
-        counts = self.counts.setdefault(num_id, {})
-        counts[ilvl] = counts[ilvl] + 1 if counts.get(ilvl) else levels[ilvl][2]
+        abstract_id, levels, starts = self.lists[num_id]
+        counts = self.counts.setdefault(abstract_id, {})
+        if ilvl in starts and (num_id, ilvl) not in self.restarted:
+            self.restarted.add((num_id, ilvl))
+            counts[ilvl] = starts[ilvl]
+        else:
+            counts[ilvl] = counts[ilvl] + 1 if counts.get(ilvl) else levels[ilvl][2]
         for deeper in [k for k in counts if k > ilvl]:
             del counts[deeper]
         fmt, text, _ = levels[ilvl]
@@ -452,9 +475,22 @@ def _docx_style(para):
         return None
 
 
+def _style_chain(style, depth: int = 10) -> list:
+    """The style and the styles it is based on, nearest first (a cycle or a missing base ends it)."""
+    chain = []
+    while style is not None and len(chain) < depth and all(style.element is not s.element for s in chain):
+        chain.append(style)
+        try:
+            style = style.base_style
+        except (KeyError, ValueError, AttributeError):
+            break
+    return chain
+
+
 def _docx_heading_level(para, style) -> int | None:
-    """1-9 for a heading paragraph: a Heading N (标题 N) style, or an outline level set on the paragraph
-    or its style (_docx_style); None for body text."""
+    """1-9 for a heading paragraph: an outline level set on the paragraph, else the nearest of its style
+    and the styles that one is based on to be a Heading N (标题 N) style or to set an outline level;
+    None for body text."""
     from docx.oxml.ns import qn
 
     def outline(element) -> int | None:
@@ -464,10 +500,12 @@ def _docx_heading_level(para, style) -> int | None:
         return int(value) + 1 if value is not None and value.isdigit() and int(value) < 9 else None
 
     found = outline(para._p)
-    if found or style is None:
-        return found
-    m = _DOCX_HEADING_STYLE.fullmatch((style.name or "").strip())
-    return int(m.group(1)) if m else outline(style.element)
+    for base in _style_chain(style):
+        if found:
+            break
+        m = _DOCX_HEADING_STYLE.fullmatch((base.name or "").strip())
+        found = int(m.group(1)) if m else outline(base.element)
+    return found
 
 
 # ---------------------------------------------------------------------------------------- pdf
