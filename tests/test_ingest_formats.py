@@ -11,6 +11,7 @@ import pytest
 
 from pipeline import ingest
 from pipeline.config import load_config
+from pipeline.ingest import formats
 from pipeline.ingest.formats import find_column
 from pipeline.ingest.normalize import normalize
 from pipeline.structure import split
@@ -435,6 +436,65 @@ def test_pdf_running_headers_footers_and_page_breaks(tmp_path):
     (art,) = read(path).articles
     assert art["text"].split("\n") == paras
     assert art["title"] == "乌鲁木齐市政府工作报告"  # page 1 keeps its top line: there it is the title
+
+
+def _columns_pdf(path: Path, title: str, left: str, right: str, per_line: int = 22) -> None:
+    """One A4 page: a centred title, two columns of 10-point text (right one shorter), a centred footer."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("STSong-Light", 16)
+    c.drawString(150, 800, title)
+    c.setFont("STSong-Light", 10)
+    for x, text in ((50, left), (310, right)):
+        for k in range(0, len(text), per_line):
+            c.drawString(x, 760 - 15 * (k // per_line), text[k:k + per_line])
+    c.drawString(285, 30, "— 1 —")
+    c.save()
+
+
+def test_two_column_pdf_is_read_column_by_column(tmp_path):
+    """pdfplumber reads a two-column page across both columns, line by line, interleaving them; the
+    gutter is found and each column is read on its own, the title and the footer where they stand."""
+    left = "社区是基层治理的基本单元。近年来各地推进网格化管理，建立网格党支部一千一百个，居民参与明显增加。" * 3
+    right = "但也存在问题：社区行政负担过重，台账考核过多，社区工作者待遇偏低，队伍不稳定。" * 2
+    path = tmp_path / "two.pdf"
+    _columns_pdf(path, "关于社区治理的调研报告", left, right)
+    (art,) = read(path).articles
+    assert art["title"] == "关于社区治理的调研报告"
+    assert art["text"].split("\n") == [left, right]
+
+
+def test_one_column_pdf_with_short_and_right_aligned_lines_is_not_split(tmp_path):
+    """Short lines (headings, paragraph ends) leave the right half empty on many rows, and a right-aligned
+    signature sits right of the middle: neither makes a one-column page two columns."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "one.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("STSong-Light", 12)
+    lines = []
+    for k in range(8):
+        lines += [f"（{'一二三四五六七八'[k]}）短标题", BODY[:38], BODY[38:52] + "。"]
+    for k, line in enumerate(lines):
+        c.drawString(60, 800 - 20 * k, line)
+    for k, line in enumerate(["某某街道办事处", "2023年5月6日"]):
+        c.drawString(420, 800 - 20 * (len(lines) + k), line)
+    c.save()
+    import pdfplumber
+
+    with pdfplumber.open(str(path)) as pdf:
+        page = pdf.pages[0]
+        assert formats._column_gap(page.chars, float(page.width), CFG.ingest) is None
+    assert "2023年5月6日" in read(path).articles[0]["text"]
 
 
 def test_titles_in_file_metadata_lose_tool_decoration_and_placeholders(tmp_path):

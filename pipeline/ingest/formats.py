@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pipeline.config import COLUMN_FIELDS, CollectionMapping, IngestConfig
 
 
@@ -564,6 +566,74 @@ def _page_edges(pages: list[list[str]], page_number: re.Pattern, share: float) -
     return [[line for i, line in enumerate(page) if not dropped(k, i, line)] for k, page in enumerate(pages)]
 
 
+def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[float, float] | None:
+    """(left, right) x of the gutter between two text columns of a page, or None for one column.
+
+    The gutter is the widest run of x positions in the middle half of the page that few text rows cross
+    (a title, a centred header or page number may); the page is two columns only when enough rows that
+    do not cross it have text on each side of it: a one-column page has text right of its middle only in
+    the rows that cross it."""
+    chars = [c for c in chars if c.get("text", "").strip()]
+    if len(chars) < 40 or width <= 0:
+        return None
+    top = np.array([c["top"] for c in chars])
+    x0 = np.clip(np.array([c["x0"] for c in chars]), 0, width).astype(int)
+    x1 = np.clip(np.ceil([c["x1"] for c in chars]), 0, width).astype(int)
+    _, row = np.unique(np.round(top / 2), return_inverse=True)
+    rows = row.max() + 1
+    cover = np.zeros((rows, int(width) + 2), dtype=np.int32)
+    np.add.at(cover, (row, x0), 1)
+    np.add.at(cover, (row, x1), -1)
+    crossing = (np.cumsum(cover, axis=1) > 0).sum(axis=0)
+    lo, hi = int(width * 0.25), int(width * 0.75)
+    free = np.concatenate([[False], crossing[lo:hi] <= rows * cfg.pdf_column_rows, [False]])
+    edges = np.flatnonzero(np.diff(free.astype(np.int8)))
+    runs = [(a + lo, b + lo) for a, b in zip(edges[::2], edges[1::2])]
+    if not runs:
+        return None
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    if b - a < cfg.pdf_column_gap:
+        return None
+    across = np.zeros(rows, dtype=bool)
+    across[row[(x0 < b) & (x1 > a)]] = True
+    left, right = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+    left[row[x1 <= a]] = True
+    right[row[x0 >= b]] = True
+    need = max(3, cfg.pdf_column_rows * rows)
+    if (left & ~across).sum() < need or (right & ~across).sum() < need:
+        return None
+    return float(a), float(b)
+
+
+def _page_text(page, cfg: IngestConfig) -> str:
+    """A page's text; a two-column page column by column, each band of full-width rows where it stands."""
+    gap = _column_gap(page.chars, float(page.width), cfg)
+    if gap is None:
+        return page.extract_text() or ""
+    a, b = gap
+    rows: dict[float, list[dict]] = {}
+    for c in page.chars:
+        if c.get("text", "").strip():
+            rows.setdefault(round(c["top"] / 2), []).append(c)
+    bands: list[tuple[bool, float, float]] = []  # (full width, top, bottom)
+    for key in sorted(rows):
+        chars = rows[key]
+        full = any(c["x0"] < b and c["x1"] > a for c in chars)
+        top, bottom = min(c["top"] for c in chars), max(c["bottom"] for c in chars)
+        if bands and bands[-1][0] == full:
+            bands[-1] = (full, bands[-1][1], max(bands[-1][2], bottom))
+        else:
+            bands.append((full, top, bottom))
+    x0, top0, x1, bottom1 = page.bbox
+    out = []
+    for k, (full, top, bottom) in enumerate(bands):
+        upper = top0 if k == 0 else (bands[k - 1][2] + top) / 2
+        lower = bottom1 if k == len(bands) - 1 else (bottom + bands[k + 1][1]) / 2
+        boxes = [(x0, upper, x1, lower)] if full else [(x0, upper, (a + b) / 2, lower), ((a + b) / 2, upper, x1, lower)]
+        out += [page.crop(box).extract_text() or "" for box in boxes]
+    return "\n".join(t for t in out if t)
+
+
 def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
     """The text layer page by page; encrypted or image-only PDFs are errors with what to do."""
     import pdfplumber
@@ -582,7 +652,7 @@ def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
         pages = []
         try:
             for page in pdf.pages:
-                pages.append((page.extract_text() or "").split("\n"))
+                pages.append(_page_text(page, cfg).split("\n"))
         except Exception as exc:  # noqa: BLE001 - damaged page streams raise many types
             raise IngestError("extract", f"cannot extract text from page {len(pages) + 1} of the PDF "
                                          f"({type(exc).__name__}: {exc})",
