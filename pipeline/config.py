@@ -113,6 +113,9 @@ class IngestConfig(Strict):
         description="regex (whole line, any case): a page number at the top or bottom of a PDF page, dropped")
     pdf_running_share: float = Field(0.5, gt=0, le=1, description="a line at the top or bottom of this share of "
                                      "a PDF's pages (digits aside) is a running header or footer, dropped")
+    unsupported: dict[str, str] = Field(
+        default_factory=dict, description="extension -> what to do: files of these types in a corpus folder are "
+        "not read but listed in the errors table (stage discover) with this hint, so none goes unnoticed")
     pdf_column_gap: float = Field(8.0, gt=0, description="points: a vertical gutter at least this wide in the "
                                   "middle half of a PDF page, with text on both sides, splits it into two columns")
     pdf_column_rows: float = Field(0.2, gt=0, le=0.5, description="share of a page's text rows that must lie "

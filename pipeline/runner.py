@@ -209,11 +209,20 @@ def _theme_tables(writer: tables.RunWriter, frames: ThemeFrames, batches_: dict[
     summary.themes_discovered = len(discovered)
 
 
-def run_key(tasks: list[FileTask], cfg: Config) -> str:
-    """Everything the whole run's tables depend on: every file's last stage key, and the per-run steps."""
-    return digest([(t.rel, t.keys["themes"]) for t in tasks], cfg.dedup.model_dump(), cfg.themes.model_dump(),
+def run_key(tasks: list[FileTask], cfg: Config, errors: list[dict]) -> str:
+    """Everything the whole run's tables depend on: every file's last stage key, the error rows found
+    before any file was read (unsupported files), and the per-run steps."""
+    return digest([(t.rel, t.keys["themes"]) for t in tasks], [sorted(e.items()) for e in errors],
+                  cfg.dedup.model_dump(), cfg.themes.model_dump(),
                   files_digest([cfg.resolve(cfg.themes.file)]),
                   code_digest(["runner.py", "work.py", "themes.py", "discover.py", "theme_model.py", "ingest/dedup.py", "tables.py"]))
+
+
+def _retry(errors: list[dict]) -> bool:
+    """Whether a run must not come from (or go to) the run-level cache: a file or folder could not be
+    read, which may not be so next time (a file that cannot be parsed, or an unsupported one, stage
+    discover, fails the same way on every run)."""
+    return any(e["stage"] == "read" for e in errors)
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -301,13 +310,13 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
     timings = {"discover": time.perf_counter() - t0}
     if on_start:
         on_start(len(tasks), sum(t.size for t in tasks))
-    key = run_key(tasks, cfg)
+    key = run_key(tasks, cfg, errors)
     runs = Path(cache.url) / "runs" / key if "://" not in cache.url else None
     summary = RunSummary(out=out.resolve(), files=len(tasks), bytes=sum(t.size for t in tasks))
     n_jobs = jobs if jobs is not None else (cfg.run.jobs or os.cpu_count() or 1)
     writer = tables.RunWriter(out)
     try:
-        if runs is not None and (runs / "run.json").exists() and not errors:
+        if runs is not None and (runs / "run.json").exists() and not _retry(errors):
             _copy_tree(runs, writer.staging)
             previous = tables.read_run_info(writer.staging)
             for name, value in previous["counts"].items():
@@ -330,7 +339,7 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
             "seconds": round(summary.seconds, 3), "mb_per_s": round(summary.mb_per_s, 3),
         }
         writer.write_json("run.json", info)
-        if runs is not None and not summary.run_cached and not any(e["stage"] == "read" for e in errors):
+        if runs is not None and not summary.run_cached and not _retry(errors):
             shutil.rmtree(runs, ignore_errors=True)
             _copy_tree(writer.staging, runs)
         summary.out = writer.commit()

@@ -49,11 +49,14 @@ def error_row(source_path: str, stage: str, error: str, hint: str) -> dict:
 def discover(root: Path, cfg: Config) -> tuple[list[Path], list[dict]]:
     """Input files under root (or root itself if it is a file), in a deterministic order.
 
-    Hidden files and folders are skipped; only configured extensions are kept; a symbolic link back to
-    an enclosing folder is reported as a loop and not followed; a folder reached twice is walked once.
+    Hidden files and folders are skipped; only configured extensions are kept, and a file of a known
+    unsupported type (ingest.unsupported: .doc, .wps, .caj ...) is an error row saying what to do; a
+    symbolic link back to an enclosing folder is reported as a loop and not followed; a folder reached
+    twice is walked once.
     """
     root = Path(root)
     exts = {e.lower() for e in cfg.ingest.extensions}
+    unsupported = {e.lower(): hint for e, hint in cfg.ingest.unsupported.items()}
     follow = cfg.ingest.follow_symlinks
     if root.is_file():
         if root.suffix.lower() in exts:
@@ -95,6 +98,9 @@ def discover(root: Path, cfg: Config) -> tuple[list[Path], list[dict]]:
                 elif entry.is_file(follow_symlinks=follow):
                     if path.suffix.lower() in exts:
                         paths.append(path)
+                    elif path.suffix.lower() in unsupported:
+                        errors.append(error_row(display_path(path, root), "discover",
+                                                f"{path.suffix} files are not read", unsupported[path.suffix.lower()]))
                 elif entry.is_symlink() and follow and not os.path.exists(entry.path):
                     errors.append(error_row(display_path(path, root), "read", "broken or looping symbolic link",
                                             "fix or remove the link"))
