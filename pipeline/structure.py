@@ -131,11 +131,11 @@ class _Rules:
     max_heading: int
     max_sentence: int
     min_clause: int
-    plain_punct: re.Pattern | None = None  # None: no headings without a marker in plain text
-    plain_exclude: re.Pattern | None = None
-    plain_max: int = 16
-    plain_min_han: int = 2
-    body_start: re.Pattern | None = None  # the first sentence end: the title block lies before it
+    plain_punct: re.Pattern | None  # None: no headings without a marker in plain text
+    plain_exclude: re.Pattern | None
+    plain_max: int
+    plain_min_han: int
+    body_start: re.Pattern  # the first sentence end: the title block lies before it
 
 
 def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
@@ -371,7 +371,7 @@ def _unnumbered_headings(text: str, r: _Rules, heads: list[_Head], marked: dict[
     if marked:
         lines = _marked_lines(text, r, marked, max(text.find("\n"), 0), breaks)
     else:
-        body = r.body_start.search(text) if r.body_start is not None else None
+        body = r.body_start.search(text)
         lines = _plain_lines(text, r, body.end(), breaks) if body is not None else []
     starts = [h.start for h in heads]
     found = []
