@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 TYPES = ("problem", "measure", "experience", "other")
 CUE_TYPES = TYPES[:3]
+#: the type a rule sets (boilerplate, bare_heading, statute_part: other; statute_duty: measure)
+RULE_TYPES = {"statute_duty": "measure"}
 SEPARATOR = "\n"
 _TOP = np.uint64(1 << 63)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -739,9 +741,31 @@ class Featurizer:
         if genre:
             for c in cue_lists:
                 c.append(f"genre:{genre}")
+            self._statute_rules(texts, rules, cue_lists)
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
                            cues=cue_lists, rule=rules, near_kind=near, genre=genre, tokens=toks,
                            token_starts=tstart, sentence_starts=sstart, dense=dense)
+
+    def _statute_rules(self, texts: list[str], rules: list[str | None], cues: list[list[str]]) -> None:
+        """Rules for a statute's sentences (annotate.statute), which the model, trained on essays, misreads.
+
+        Its title and part titles (某市物业管理条例, 第五章 保育教育) name a topic: other, not the experience
+        their words suggest (its list items （一）… are headings to the structure stage, and are duties). A
+        sentence
+        that lays down a duty or a ban (应当, 不得 ...) prescribes: measure, with the modal as evidence,
+        though the model reads a ban full of problem words (欠交, 纠纷未解决) as a problem and a short one
+        (禁止垂钓) as other, at up to 0.99."""
+        spec = self.cfg.annotate.statute
+        part = re.compile(spec.part).match  # re keeps compiled patterns
+        duty = re.compile(spec.duty).search if spec.duty else None
+        for i, text in enumerate(texts):
+            if rules[i]:
+                continue
+            if part(text):
+                rules[i] = "statute_part"
+            elif duty is not None and (found := duty(text)):
+                rules[i] = "statute_duty"
+                cues[i].append(f"statute:duty:{found.group(0)}")
 
     def _hashes(self, words: list[str] | tuple[str, ...]) -> np.ndarray:
         """_PolyHash of each word (words without newlines), all in one pass over the words joined."""
@@ -849,12 +873,12 @@ class Annotator:
         scores = proba[np.arange(feats.n), best].round(4).tolist()
         methods = ["model"] * feats.n
         cues = feats.cues
-        other = classes.index("other")
         for i, rule in enumerate(feats.rule):
             if rule:
-                methods[i] = "both" if types[i] == "other" else "rule"
-                types[i] = "other"
-                scores[i] = round(max(float(proba[i, other]), self.rule_score), 4)
+                ruled = RULE_TYPES.get(rule, "other")
+                methods[i] = "both" if types[i] == ruled else "rule"
+                types[i] = ruled
+                scores[i] = round(max(float(proba[i, classes.index(ruled)]), self.rule_score), 4)
                 cues[i] = cues[i] + [f"rule:{rule}"]
         return types, scores, cues, methods
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline.annotate import _MIX, TYPES, DocFeatures, Featurizer, load_cues
+from pipeline.annotate import _MIX, RULE_TYPES, TYPES, DocFeatures, Featurizer, load_cues
 from pipeline.config import Config
 from pipeline.labels import read_labels, training_labels
 
@@ -645,7 +645,9 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
         for i in test_idx:
             proba = type_proba(model, docs[i], cfg)
             p = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
-            p[[r is not None for r in docs[i].rule]] = "other"
+            for k, rule in enumerate(docs[i].rule):
+                if rule:
+                    p[k] = RULE_TYPES.get(rule, "other")
             pred[i] = p
     gold = [str(v) for y in ys for v in y]
     flat = [str(v) for p in pred for v in p]
