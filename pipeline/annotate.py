@@ -751,10 +751,9 @@ class Featurizer:
 
         Its title and part titles (某市物业管理条例, 第五章 保育教育) name a topic: other, not the experience
         their words suggest (its list items （一）… are headings to the structure stage, and are duties). A
-        sentence
-        that lays down a duty or a ban (应当, 不得 ...) prescribes: measure, with the modal as evidence,
-        though the model reads a ban full of problem words (欠交, 纠纷未解决) as a problem and a short one
-        (禁止垂钓) as other, at up to 0.99."""
+        sentence that lays down a duty or a ban (应当, 不得 ...) prescribes: measure, with the modal as
+        evidence, though the model reads a ban full of problem words (欠交, 纠纷未解决) as a problem and a
+        short one (禁止垂钓) as other, at up to 0.99."""
         spec = self.cfg.annotate.statute
         part = re.compile(spec.part).match  # re keeps compiled patterns
         duty = re.compile(spec.duty).search if spec.duty else None
