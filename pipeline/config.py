@@ -214,9 +214,10 @@ class StatuteConfig(Strict):
     type_prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(
         {"experience": 0.03, "problem": 0.2}, description="a statute's sentences: type probability x this "
         "(0.1 and 0.3 until the sentence vectors, which read duties as experiences more readily)")
-    duty: str | None = Field(r"应当|不得|必须|禁止|严禁|应予|须经", description="regex: a statute's sentence "
-                             "with this lays down a duty or a ban, so it is a measure by rule (rule:statute_duty), "
-                             "whatever its other words; null: no such rule")
+    duty: str | None = Field(r"应当|不得|必须|禁止|严禁|须经|(?<![相响供适反对呼顺答感效回])应(?![用急对选收付届变声聘邀试])",
+                             description="regex: a statute's sentence with this lays down a duty or a ban (应当, "
+                             "不得 ..., and 应 as a modal, not in 相应 供应 应用 应急 ...), so it is a measure by rule "
+                             "(rule:statute_duty), whatever its other words; null: no such rule")
 
     part: str = Field(r"\s*#*\s*(?:第[一二三四五六七八九十百零〇两]+[编章节]|\S{2,40}(?:条例|办法|规定|规则|细则|决定)\s*$)",
                       description="regex (matched at the start): a statute's sentence that titles it or one of "

@@ -208,11 +208,14 @@ def test_a_statute_duty_is_a_measure_whatever_its_other_words(cfg, annotator):
     clause = ("物业服务合同期限届满，业主大会已经选聘新的物业服务企业的，原物业服务企业应当在物业服务合同终止之日退出物业"
               "管理区域，并配合新选聘的物业服务企业办理交接手续，不得以业主欠交物业服务费、阶段工作未完成、债权债务纠纷未"
               "解决、对业主组织决定有异议等理由拒绝退出物业管理项目。")
-    texts = [f"第{n}条 本市行政区域内的物业管理活动适用本条例。" for n in "一二三四五"] + [clause]
+    texts = [f"第{n}条 本市行政区域内的物业管理活动适用本条例。" for n in "一二三四五"] + [
+        "对投资者的投资可以依照法律程序实行征收，并给予相应的补偿。", "共有的房地产抵押，抵押人应取得其他共有人的书面同意。",
+        clause]
     sentences, sections = rows(texts)
     annotator.annotate(sentences, sections)
     assert sentences[-1]["type"] == "measure" and "statute:duty:应当" in sentences[-1]["cues"]
-    assert not any(c.startswith("statute:duty") for s in sentences[:-1] for c in s["cues"])
+    assert sentences[-2]["type"] == "measure" and "statute:duty:应" in sentences[-2]["cues"]  # 应 as a modal
+    assert not any(c.startswith("statute:duty") for s in sentences[:-2] for c in s["cues"])  # 相应 is not
     alone, sections = rows([clause])
     annotator.annotate(alone, sections)
     assert not any(c.startswith("statute:duty") for c in alone[0]["cues"])
