@@ -1,19 +1,18 @@
 """Word vectors (pipeline.vectors): building, safe loading, sentence vectors, and their use by the tagger."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pipeline import tagger, vectors
 from pipeline.annotate import Featurizer
-from pipeline.config import load_config
+from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.segment import get_cutter
 from pipeline.vectors import VectorsError, WordVectors
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-REPORTS = sorted((SHARED / "city-reports-2024").glob("*.txt"))[:12]
+SAMPLE = PROJECT_ROOT / "corpora" / "sample" / "city-reports-2024"  # bundled: the tests run without ../shared
+REPORTS = sorted(SAMPLE.glob("*.txt"))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,7 @@ def test_rebuild_skips_the_transfer_documents(tmp_path):
     ann = cfg.annotate.model_copy(update={"vectors": str(tmp_path / "v.npz"), "vectors_dim": 10,
                                           "weak_exclude": ["*.txt"]})
     with pytest.raises(VectorsError, match="too little text"):
-        vectors.rebuild(cfg.model_copy(update={"annotate": ann}), [SHARED / "city-reports-2024"])
+        vectors.rebuild(cfg.model_copy(update={"annotate": ann}), [SAMPLE])
     ann = ann.model_copy(update={"weak_exclude": ["北京.txt"]})
     message = vectors.rebuild(cfg.model_copy(update={"annotate": ann}), REPORTS[:3])
     assert "10 dimensions" in message and (tmp_path / "v.npz").exists()
