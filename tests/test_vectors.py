@@ -1,7 +1,6 @@
 """Word vectors (pipeline.vectors): building, safe loading, sentence vectors, and their use by the tagger."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
