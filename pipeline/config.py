@@ -120,6 +120,8 @@ class IngestConfig(Strict):
                                   "middle half of a PDF page, with text on both sides, splits it into two columns")
     pdf_column_rows: float = Field(0.2, gt=0, le=0.5, description="share of a page's text rows that must lie "
                                    "wholly on each side of the gutter for it to be two columns")
+    pdf_column_min_chars: int = Field(8, ge=1, description="characters the typical line of each column holds "
+                                      "at least: a table of short cells either side of a gap is not two columns")
     collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
                                             for g in ("*.jsonl", "*.csv", "*.xlsx")]
 

@@ -497,6 +497,32 @@ def test_one_column_pdf_with_short_and_right_aligned_lines_is_not_split(tmp_path
     assert "2023年5月6日" in read(path).articles[0]["text"]
 
 
+def test_one_column_pdf_with_a_two_column_table_is_not_split(tmp_path):
+    """A table of short cells either side of a wide gap (指标 | 数量) leaves a gutter too; read column by
+    column its rows would lose their numbers. Its cells are not lines, so the page stays one column."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "table.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("STSong-Light", 12)
+    c.drawString(60, 800, BODY[:38])
+    names = ["网格党支部", "在职党员报到", "居民议事会", "志愿服务队", "社区社会组织", "楼栋长", "调解委员会"]
+    for k in range(28):
+        c.drawString(60, 770 - 20 * k, names[k % len(names)] + ("（新增）" if k % 3 else ""))
+        c.drawString(330, 770 - 20 * k, f"{100 + 7 * k}个")
+    c.save()
+    import pdfplumber
+
+    with pdfplumber.open(str(path)) as pdf:
+        page = pdf.pages[0]
+        assert formats._column_gap(page.chars, float(page.width), CFG.ingest) is None
+    assert "网格党支部 100个" in read(path).articles[0]["text"]
+
+
 def test_titles_in_file_metadata_lose_tool_decoration_and_placeholders(tmp_path):
     p = tmp_path / "a.pdf"
     _pdf(p, ["一、基本情况", BODY], title="Microsoft Word - 关于社区治理的调研报告.docx")

@@ -571,8 +571,8 @@ def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[flo
 
     The gutter is the widest run of x positions in the middle half of the page that few text rows cross
     (a title, a centred header or page number may); the page is two columns only when enough rows that
-    do not cross it have text on each side of it: a one-column page has text right of its middle only in
-    the rows that cross it."""
+    do not cross it have text on each side of it (a one-column page has text right of its middle only in
+    the rows that cross it), and the text on each side is lines, not a table's short cells."""
     chars = [c for c in chars if c.get("text", "").strip()]
     if len(chars) < 40 or width <= 0:
         return None
@@ -602,6 +602,15 @@ def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[flo
     need = max(3, cfg.pdf_column_rows * rows)
     if (left & ~across).sum() < need or (right & ~across).sum() < need:
         return None
+    # a column's lines are long, a table's cells short: each side's rows must hold lines, not cells
+    char_width = float(np.median(x1 - x0)) or 1.0
+    for side, keep in (((x1 <= a), left & ~across), ((x0 >= b), right & ~across)):
+        start = np.full(rows, np.inf)
+        end = np.zeros(rows)
+        np.minimum.at(start, row[side], x0[side])
+        np.maximum.at(end, row[side], x1[side])
+        if np.median((end - start)[keep]) < cfg.pdf_column_min_chars * char_width:
+            return None
     return float(a), float(b)
 
 
