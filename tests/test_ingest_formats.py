@@ -317,6 +317,35 @@ def test_docx_lists_of_one_definition_share_counters_unless_restarted(tmp_path):
         "一、基本情况", "二、存在的问题", "三、对策建议", "一、附件说明", "二、附表目录", "1.数据来源"]
 
 
+def test_docx_list_style_numbering_comes_from_the_definition_behind_the_style(tmp_path):
+    """Word's list styles: the paragraphs' list names a definition that holds no levels, only the list
+    style (numStyleLink); the levels are in the definition behind that style's own numbering."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    d = docx.Document()
+    numbering = d.part.numbering_part.element
+    numbering.append(parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="60"><w:styleLink w:val="ZhiliList"/>'
+        '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/></w:lvl>'
+        '</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="62">'
+                               '<w:numStyleLink w:val="ZhiliList"/></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="61"><w:abstractNumId w:val="60"/></w:num>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="63"><w:abstractNumId w:val="62"/></w:num>'))
+    d.styles.element.append(parse_xml(
+        f'<w:style {nsdecls("w")} w:type="numbering" w:styleId="ZhiliList"><w:name w:val="Zhili List"/>'
+        '<w:pPr><w:numPr><w:numId w:val="61"/></w:numPr></w:pPr></w:style>'))
+    d.add_paragraph("基层治理调研报告")
+    d.add_paragraph(BODY)
+    for text in ("存在的问题", "对策建议"):
+        d.add_paragraph(text)._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/><w:numId w:val="63"/></w:numPr>'))
+    d.save(tmp_path / "liststyle.docx")
+    assert read(tmp_path / "liststyle.docx").articles[0]["text"].split("\n")[-2:] == ["一、存在的问题", "二、对策建议"]
+
+
 def test_docx_styles_based_on_a_heading_or_a_numbered_style(tmp_path):
     """A house style based on Heading 1 is a heading, and a style based on a numbered style is numbered:
     both come through basedOn."""
@@ -375,15 +404,28 @@ def test_zip_bomb_docx_refused_before_inflating(tmp_path):
 
 # ------------------------------------------------------------------------------------ pdf
 
-def _pdf(path: Path, lines: list[str], encrypt: str | None = None, image_only: bool = False,
-         title: str = "社区治理调研") -> None:
+def _canvas(path: Path, **options):
+    """A reportlab A4 canvas with a Chinese font registered (STSong-Light, a CID font: no file needed)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    c = canvas.Canvas(str(path), pagesize=A4, encrypt=encrypt)
+    return canvas.Canvas(str(path), pagesize=A4, **options)
+
+
+def _assert_one_column(path: Path) -> None:
+    import pdfplumber
+
+    with pdfplumber.open(str(path)) as pdf:
+        page = pdf.pages[0]
+        assert formats._column_gap(page.chars, float(page.width), CFG.ingest) is None
+
+
+def _pdf(path: Path, lines: list[str], encrypt: str | None = None, image_only: bool = False,
+         title: str = "社区治理调研") -> None:
+    c = _canvas(path, encrypt=encrypt)
     c.setTitle(title)
     if image_only:
         c.rect(100, 500, 300, 200, fill=1)
@@ -406,13 +448,7 @@ def test_pdf_with_chinese_text(tmp_path):
 
 def _paged_pdf(path: Path, pages: list[list[str]], header: str) -> None:
     """A PDF with a running header and a '— N —' footer on every page."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    c = canvas.Canvas(str(path), pagesize=A4)
+    c = _canvas(path)
     for number, lines in enumerate(pages, 1):
         c.setFont("STSong-Light", 10)
         c.drawString(200, 810, header)
@@ -440,13 +476,7 @@ def test_pdf_running_headers_footers_and_page_breaks(tmp_path):
 
 def _columns_pdf(path: Path, title: str, left: str, right: str, per_line: int = 22) -> None:
     """One A4 page: a centred title, two columns of 10-point text (right one shorter), a centred footer."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    c = canvas.Canvas(str(path), pagesize=A4)
+    c = _canvas(path)
     c.setFont("STSong-Light", 16)
     c.drawString(150, 800, title)
     c.setFont("STSong-Light", 10)
@@ -472,14 +502,8 @@ def test_two_column_pdf_is_read_column_by_column(tmp_path):
 def test_one_column_pdf_with_short_and_right_aligned_lines_is_not_split(tmp_path):
     """Short lines (headings, paragraph ends) leave the right half empty on many rows, and a right-aligned
     signature sits right of the middle: neither makes a one-column page two columns."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     path = tmp_path / "one.pdf"
-    c = canvas.Canvas(str(path), pagesize=A4)
+    c = _canvas(path)
     c.setFont("STSong-Light", 12)
     lines = []
     for k in range(8):
@@ -489,25 +513,15 @@ def test_one_column_pdf_with_short_and_right_aligned_lines_is_not_split(tmp_path
     for k, line in enumerate(["某某街道办事处", "2023年5月6日"]):
         c.drawString(420, 800 - 20 * (len(lines) + k), line)
     c.save()
-    import pdfplumber
-
-    with pdfplumber.open(str(path)) as pdf:
-        page = pdf.pages[0]
-        assert formats._column_gap(page.chars, float(page.width), CFG.ingest) is None
+    _assert_one_column(path)
     assert "2023年5月6日" in read(path).articles[0]["text"]
 
 
 def test_one_column_pdf_with_a_two_column_table_is_not_split(tmp_path):
     """A table of short cells either side of a wide gap (指标 | 数量) leaves a gutter too; read column by
     column its rows would lose their numbers. Its cells are not lines, so the page stays one column."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     path = tmp_path / "table.pdf"
-    c = canvas.Canvas(str(path), pagesize=A4)
+    c = _canvas(path)
     c.setFont("STSong-Light", 12)
     c.drawString(60, 800, BODY[:38])
     names = ["网格党支部", "在职党员报到", "居民议事会", "志愿服务队", "社区社会组织", "楼栋长", "调解委员会"]
@@ -515,11 +529,7 @@ def test_one_column_pdf_with_a_two_column_table_is_not_split(tmp_path):
         c.drawString(60, 770 - 20 * k, names[k % len(names)] + ("（新增）" if k % 3 else ""))
         c.drawString(330, 770 - 20 * k, f"{100 + 7 * k}个")
     c.save()
-    import pdfplumber
-
-    with pdfplumber.open(str(path)) as pdf:
-        page = pdf.pages[0]
-        assert formats._column_gap(page.chars, float(page.width), CFG.ingest) is None
+    _assert_one_column(path)
     assert "网格党支部 100个" in read(path).articles[0]["text"]
 
 

@@ -378,8 +378,9 @@ class _DocxNumbering:
     """The list markers Word draws before numbered paragraphs (一、 （一） 1.), which are not in their text.
 
     Headings numbered by a multilevel list keep their outline only through these. Numbering comes from
-    the paragraph's numPr or its style's (followed through basedOn). As Word does, the lists (numId) of
-    one abstract definition share its counters unless a list restarts a level (lvlOverride/startOverride,
+    the paragraph's numPr or its style's (followed through basedOn); a definition that only names a list
+    style (numStyleLink) stands for the one behind that style. As Word does, the lists (numId) of one
+    abstract definition share its counters unless a list restarts a level (lvlOverride/startOverride,
     what "Restart at 1" writes) or redefines it (lvlOverride/lvl); a level restarts after a higher one,
     and lvlText ('%1、', '（%2）') is filled with each level's count in its format. Bullets and formats
     without a rendering here give no marker."""
@@ -396,9 +397,12 @@ class _DocxNumbering:
         except (KeyError, NotImplementedError, AttributeError, ValueError):
             return
         abstract = {an.get(qn("w:abstractNumId")): self._levels(an) for an in root.findall(qn("w:abstractNum"))}
-        for num in root.findall(qn("w:num")):
-            ref = num.find(qn("w:abstractNumId"))
-            abstract_id = ref.get(qn("w:val")) if ref is not None else None
+        nums = root.findall(qn("w:num"))
+        of_num = {num.get(qn("w:numId")): self._val(num, "w:abstractNumId") for num in nums}
+        linked = {an.get(qn("w:abstractNumId")): self._val(an, "w:numStyleLink")
+                  for an in root.findall(qn("w:abstractNum"))}
+        for num in nums:
+            abstract_id = self._linked(document, of_num.get(num.get(qn("w:numId"))), linked, of_num)
             if abstract_id not in abstract:
                 continue
             levels, starts = dict(abstract[abstract_id]), {}
@@ -411,6 +415,23 @@ class _DocxNumbering:
                 if start.isdigit():
                     starts[int(ilvl)] = int(start)
             self.lists[num.get(qn("w:numId"))] = (abstract_id, levels, starts)
+
+    def _linked(self, document, abstract_id: str | None, linked: dict[str, str], of_num: dict[str, str]) -> str | None:
+        """The abstract definition that holds the levels: a definition that only names a list style
+        (numStyleLink, what Word's list styles write) stands for the one behind that style's numbering."""
+        style_id = linked.get(abstract_id)
+        if not style_id:
+            return abstract_id
+        try:
+            styles = document.styles.element.findall(self.qn("w:style"))
+        except (KeyError, AttributeError, ValueError):  # no usable styles part: the list has no levels
+            return abstract_id
+        for style in styles:
+            if style.get(self.qn("w:styleId")) == style_id:
+                found = self._num_pr(style)
+                target = of_num.get(found[0]) if found else None
+                return target if target and not linked.get(target) else abstract_id
+        return abstract_id
 
     def _val(self, element, name: str, default: str = "") -> str:
         el = element.find(self.qn(name))
