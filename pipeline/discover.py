@@ -44,7 +44,7 @@ def words(texts: list[str], cfg: Config, generic: frozenset[str] = frozenset()) 
     """Content words of each sentence: Chinese words of two or more characters, not stopwords or generic
     (all sentences segmented in one call)."""
     stop = stopwords(str(cfg.resolve(cfg.annotate.stopwords)))
-    flat = nfkc_all([t.replace("\n", " ") for t in texts])
+    flat = nfkc_all(texts)
     toks = tokenize_many(flat, cfg.annotate.tokenizer, str(cfg.resolve(cfg.annotate.userdict)))
     return [[t for t in doc if _CJK_WORD.match(t) and t not in stop and t not in generic] for doc in toks]
 

@@ -81,14 +81,24 @@ def tokenize(text: str, tokenizer: str = "rjieba", userdict: str | None = None) 
     return [t for t in get_cutter(tokenizer, userdict)(text) if not t.isspace()]
 
 
+def one_line(texts: list[str]) -> list[str]:
+    """The texts with their own newlines as spaces: both are whitespace to the segmenter (a token of its
+    own, which every caller drops), and a newline is what joins texts for one segmenter call."""
+    return [t.replace("\n", " ") for t in texts] if any("\n" in t for t in texts) else texts
+
+
 def cut_many(cut: Callable[[str], list[str]], texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """All tokens of the texts and the text of each: one segmenter call on the newline-joined texts,
-    whose joining newlines are left out.
+    """All tokens of the texts and the text of each: one segmenter call on the newline-joined texts
+    (one_line), whose joining newlines are left out.
 
     The segmenter cuts Chinese runs independently and never joins across a newline; should a joining
-    newline not come out as a token of its own, each text is cut on its own instead. Texts must not
-    hold newlines themselves.
+    newline not come out as a token of its own, each text is cut on its own instead.
     """
+    return _cut_lines(cut, one_line(texts))
+
+
+def _cut_lines(cut: Callable[[str], list[str]], texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """cut_many() of texts already without newlines."""
     tokens = cut("\n".join(texts)) if texts else []
     if tokens:
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
@@ -119,12 +129,13 @@ class TokenMemo:
     def cut_many(self, cut: Callable[[str], list[str]], texts: list[str],
                  remember: bool = False) -> tuple[list[str], np.ndarray]:
         """cut_many() of the texts, reusing the tokens of remembered texts and remembering these ones when
-        asked (texts must not hold newlines)."""
+        asked."""
+        texts = one_line(texts)
         memo = self._tokens
         known = [memo.get((cut, t)) for t in texts]
         missing = [i for i, toks in enumerate(known) if toks is None]
         if missing:
-            tokens, owner = cut_many(cut, [texts[i] for i in missing])
+            tokens, owner = _cut_lines(cut, [texts[i] for i in missing])
             bounds = np.searchsorted(owner, np.arange(len(missing) + 1)).tolist()
             if remember and len(memo) + len(missing) > self.max_texts:
                 self.clear()
@@ -142,7 +153,7 @@ TOKENS = TokenMemo()
 
 
 def tokenize_many(texts: list[str], tokenizer: str = "rjieba", userdict: str | None = None) -> list[list[str]]:
-    """tokenize() of each text (texts without newlines), in one segmenter call."""
+    """tokenize() of each text, in one segmenter call."""
     tokens, owner = cut_many(get_cutter(tokenizer, userdict), texts)
     out: list[list[str]] = [[] for _ in texts]
     for tok, i in zip(tokens, owner.tolist()):

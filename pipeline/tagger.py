@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline.annotate import _MIX, RULE_TYPES, TYPES, DocFeatures, Featurizer, load_cues
+from pipeline.annotate import _MIX, TYPES, DocFeatures, Featurizer, load_cues, rule_type
 from pipeline.config import Config
 from pipeline.labels import read_labels, training_labels
 
@@ -647,7 +647,7 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
             p = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
             for k, rule in enumerate(docs[i].rule):
                 if rule:
-                    p[k] = RULE_TYPES.get(rule, "other")
+                    p[k] = rule_type(rule)
             pred[i] = p
     gold = [str(v) for y in ys for v in y]
     flat = [str(v) for p in pred for v in p]
