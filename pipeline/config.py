@@ -87,7 +87,8 @@ class CollectionMapping(Strict):
 
 
 class IngestConfig(Strict):
-    extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".csv", ".jsonl", ".xlsx"]
+    extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".doc", ".wps", ".pdf", ".csv", ".jsonl",
+                             ".xlsx"]
     max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
     max_article_chars: int = Field(2_000_000, gt=0, description="a longer article is refused (error row): the "
                                    "per-file stages hold a whole article in memory, about 200 bytes per character")

@@ -14,8 +14,8 @@ PNG image named .txt       read: same binary-file row
 300 MB sparse .txt         read: "file too large: 300.0 MB over ingest.max_file_mb (256 MB)" -> split / raise it
 truncated .docx            read: "corrupt .docx (not a valid zip archive ...)" -> save it again as .docx / .txt
 text named .docx           read: same corrupt-.docx row
-password .docx (OLE/CFB)   read: "the .docx is password-protected (encrypted) or an old binary Word file"
-                           -> remove the password (or convert the old .doc) and save as .docx
+password .docx (OLE/CFB)   read: "a password-protected or damaged Word file (its OLE container cannot be read)"
+                           -> remove the password in Word or WPS and save it again; if it has none, save as .docx
 .docx with encrypted zip   read: "the file is password-protected (its zip members are encrypted)" -> remove the
   members                  password and save again  [was extract: "cannot parse ... RuntimeError", hint "save
                            it again": fixed in formats.check_zip]

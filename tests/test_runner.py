@@ -95,22 +95,22 @@ def test_changed_file_reprocesses_that_file_alone(tmp_path):
 
 
 def test_unsupported_files_are_listed_and_the_run_is_still_cached(tmp_path):
-    """A .doc or .caj in the folder is not read, but is an errors row saying what to do; those rows are
+    """An .rtf or .caj in the folder is not read, but is an errors row saying what to do; those rows are
     the same on every run, so the rerun still comes whole from the cache, and a new one is noticed."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(CITY / "天津.txt", corpus)
-    (corpus / "旧报告.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    (corpus / "旧报告.rtf").write_bytes(b"{\\rtf1 }")
     (corpus / "论文.caj").write_bytes(b"CAJ")
     (corpus / "照片.jpg").write_bytes(b"\xff\xd8\xff")
     cache = str(tmp_path / "cache")
     first = pipeline.run(corpus, out=tmp_path / "a", jobs=1, cache_dir=cache)
     errors = tables.load(tmp_path / "a", "errors").sort_values("source_path")
-    assert first.articles == 1 and errors["source_path"].tolist() == ["旧报告.doc", "论文.caj"]
+    assert first.articles == 1 and errors["source_path"].tolist() == ["旧报告.rtf", "论文.caj"]
     assert (errors["stage"] == "discover").all() and errors["hint"].str.contains("docx|PDF").all()
     again = pipeline.run(corpus, out=tmp_path / "b", jobs=1, cache_dir=cache)
     assert again.run_cached and content_hashes(tmp_path / "a") == content_hashes(tmp_path / "b")
-    (corpus / "新方案.wps").write_bytes(b"WPS")
+    (corpus / "新方案.ofd").write_bytes(b"PK")
     third = pipeline.run(corpus, out=tmp_path / "c", jobs=1, cache_dir=cache)
     assert not third.run_cached and third.files_cached == 1 and len(tables.load(tmp_path / "c", "errors")) == 3
 

@@ -261,15 +261,17 @@ def _html_headings(html: str) -> list[tuple[str, int]]:
 
 # ---------------------------------------------------------------------------------------- docx
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DOCX_HINT = "open it in Word or LibreOffice and save it again as .docx, or export it as .txt"
 
 
 def check_zip(path_size: int, data: bytes, cfg: IngestConfig) -> zipfile.ZipFile:
-    """Open a .docx zip after refusing a zip bomb: inflated sizes from the directory, before inflating."""
-    if data.startswith(_OLE_MAGIC):
-        raise IngestError("read", "the .docx is password-protected (encrypted) or an old binary Word file",
-                          "remove the password (or convert the old .doc) in Word/LibreOffice and save as .docx")
+    """Open a .docx or .xlsx zip after refusing a zip bomb: inflated sizes from the directory, before inflating
+    (a .docx that is an OLE file never comes here: pipeline.ingest.worddoc reads it)."""
+    if data.startswith(OLE_MAGIC):
+        raise IngestError("read", "the file is password-protected (encrypted) or an old binary Office file",
+                          "remove the password (or convert the old .xls) in Excel, WPS or LibreOffice and save it "
+                          "as .xlsx")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         inflated = sum(i.file_size for i in zf.infolist())
@@ -836,6 +838,10 @@ def extract(path: Path, data: bytes, cfg: IngestConfig) -> Extracted:
         return read_markdown(data, cfg)
     if ext in (".html", ".htm"):
         return read_html(data, cfg)
+    if ext in (".doc", ".wps") or (ext == ".docx" and data.startswith(OLE_MAGIC)):
+        from pipeline.ingest.worddoc import read_doc  # it reads .docx and web pages with this module's readers
+
+        return read_doc(data, cfg)
     if ext == ".docx":
         return read_docx(data, cfg)
     if ext == ".pdf":
