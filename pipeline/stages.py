@@ -42,15 +42,16 @@ STAGES: tuple[Stage, ...] = (
           adds=("sentences.type", "sentences.type_score", "sentences.cues", "sentences.method"),
           config=("annotate", "labels"), files=("annotate.userdict", "annotate.cues", "annotate.stopwords", "annotate.weak_labels",
                                                "annotate.vectors", "labels.files"),
-          code=("annotate.py", "tagger.py", "labels.py", "segment.py", "vectors.py")),
+          code=("annotate.py", "tagger.py", "labels.py", "segment.py", "vectors.py", "nfkc.py", "structure.py")),
     Stage("themes", "file", needs=("sentences.text", "sentences.type"),
           adds=("sentences.themes", "sentence_themes.theme_id"),
           config=("themes", "labels", "annotate"), files=("themes.file", "labels.files", "annotate.userdict"),
-          code=("themes.py", "theme_model.py", "labels.py", "segment.py")),
+          code=("themes.py", "theme_model.py", "labels.py", "segment.py", "nfkc.py", "regex_literals.py")),
     Stage("dedup", "run", needs=("documents.text",), adds=("documents.duplicate_of",)),
     Stage("discover", "run", needs=("sentences.type", "sentences.themes", "documents.duplicate_of"),
           adds=("themes.theme_id", "doc_themes.theme_id", "sentence_themes.theme_id"),
-          config=("themes",), code=("themes.py", "discover.py", "theme_model.py")),
+          config=("themes",), code=("themes.py", "discover.py", "theme_model.py", "labels.py", "segment.py", "nfkc.py",
+                                    "regex_literals.py")),
 )
 
 

@@ -26,6 +26,7 @@ manifest holding the file's sha256; a missing, stale or tampered file is retrain
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -40,9 +41,19 @@ import scipy.sparse as sp
 from pipeline.annotate import _MIX, TYPES, DocFeatures, Featurizer, load_cues, rule_type
 from pipeline.config import Config
 from pipeline.labels import read_labels, training_labels
+from pipeline.structure import heading_level
 
 #: bump when features or training change, so cached models are retrained
-CODE_VERSION = "tagger-4"
+
+
+@functools.cache
+def code_version() -> str:
+    """Digest of the annotate stage's modules (pipeline/stages.py): a stored model is never used by code
+    that featurises differently from the code that trained it."""
+    from pipeline.cache import code_digest
+    from pipeline.stages import STAGES
+
+    return code_digest(next(s.code for s in STAGES if s.name == "annotate"))
 N_CONTEXT = 6 * len(TYPES) + 2
 
 
@@ -375,16 +386,6 @@ def type_proba(model: TypeTagger, d: DocFeatures, cfg: Config) -> np.ndarray:
 
 # ---------------------------------------------------------------- training data from labelled units
 
-def _heading_level_fn(cfg: Config):
-    """structure.heading_level when the structure stage provides it, else the cues.yaml markers."""
-    cues = load_cues(cfg)
-    try:
-        from pipeline.structure import heading_level  # type: ignore[attr-defined]
-    except ImportError:
-        return cues.heading_level
-    return lambda text: heading_level(text)
-
-
 def unit_articles(units: list[dict], cfg: Config) -> list[tuple[str, list[int]]]:
     """(article id, unit indices) in order: a new article starts at each doc change and at each unit
     matching cfg.annotate.article_start (篇N in a compilation)."""
@@ -444,7 +445,7 @@ def units_to_rows(units: list[dict], level_of, max_heading_chars: int) -> tuple[
 
 def build_training(units: list[dict], cfg: Config, featurizer: Featurizer):
     """Featurised articles of labelled units: (docs, labels per doc, group per doc, unit indices)."""
-    level_of = _heading_level_fn(cfg)
+    level_of = heading_level
     max_chars = load_cues(cfg).spec.heading_max_chars
     docs, ys, groups, index = [], [], [], []
     units = [u for u in units if not u.get("weak")]
@@ -503,7 +504,7 @@ def train(cfg: Config, units: list[dict], featurizer: Featurizer | None = None) 
 
 def model_key(cfg: Config, units: list[dict]) -> str:
     """Hash of everything the model depends on: labels, annotate config, lexicon files, code version."""
-    h = hashlib.sha256(CODE_VERSION.encode())
+    h = hashlib.sha256(code_version().encode())
     h.update(json.dumps(cfg.annotate.model_dump(), sort_keys=True).encode())
     refs = (cfg.annotate.cues, cfg.annotate.userdict, cfg.annotate.stopwords, cfg.annotate.vectors,
             *cfg.annotate.weak_labels)
@@ -526,7 +527,7 @@ def save_model(model: TypeTagger, path: Path) -> None:
     os.close(fd)
     np.savez_compressed(tmp, **model.to_arrays())
     os.replace(tmp, path)
-    manifest = {"code_version": CODE_VERSION, "sha256": _sha256(path), "classes": list(model.classes_)}
+    manifest = {"code_version": code_version(), "sha256": _sha256(path), "classes": list(model.classes_)}
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh)
@@ -538,7 +539,7 @@ def load_model(path: Path) -> TypeTagger | None:
     manifest_path = path.with_suffix(".json")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("code_version") != CODE_VERSION or manifest.get("sha256") != _sha256(path):
+        if manifest.get("code_version") != code_version() or manifest.get("sha256") != _sha256(path):
             return None
         with np.load(path, allow_pickle=False) as arrays:
             return TypeTagger.from_arrays(arrays)
@@ -682,27 +683,13 @@ def format_report(result: dict, themes: dict | None = None, themes_note: str = "
     return "\n".join(lines)
 
 
-def themes_cv(cfg: Config, units: list[dict], folds: int) -> tuple[dict | None, str]:
-    """pipeline.themes.cross_validate when that module provides it; (None, why) otherwise."""
-    try:
-        from pipeline import themes
-    except Exception as exc:  # the themes module is another contributor's: never let it break evaluate
-        return None, f"pipeline.themes cannot be imported: {exc}"
-    fn = getattr(themes, "cross_validate", None)
-    if fn is None:
-        return None, "pipeline.themes has no cross_validate"
-    try:
-        return fn(cfg, units, folds), ""
-    except Exception as exc:
-        return None, f"themes cross-validation failed: {exc}"
-
-
 def evaluate(cfg: Config, folds: int = 5, extra: list[Path] | None = None) -> str:
     """`zhili evaluate`: the CV report of the tagger, the keyword baseline and the themes."""
     units = training_labels(cfg, extra)
     result = cross_validate(cfg, units, folds)
-    themes, note = themes_cv(cfg, units, folds)
-    return format_report(result, themes, note)
+    from pipeline.themes import cross_validate as themes_cross_validate
+
+    return format_report(result, themes_cross_validate(cfg, units, folds))
 
 
 def retrain(cfg: Config, extra: list[Path] | None = None, folds: int = 5) -> str:

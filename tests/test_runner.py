@@ -1,6 +1,7 @@
 """The run as a whole: tables, determinism, cache, executors, crashes."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 
 import pipeline
 from pipeline import stages, tables
+from pipeline.cache import PACKAGE_DIR
 from pipeline.runner import PipelineError
 from pipeline.config import PROJECT_ROOT, load_config
 
@@ -46,6 +48,43 @@ def test_stage_wiring_is_checked_before_reading():
     broken = (stages.Stage("annotate", "file", needs=("sentences.text",), adds=("sentences.type",)),)
     with pytest.raises(PipelineError, match="annotate"):
         stages.check_stages(broken)
+
+
+#: modules a stage's code imports that compute nothing of its results: the configuration (its values are
+#: hashed instead), the cache, the table contract, the stage list, and the spaCy Doc path (not the batch run)
+NOT_COMPUTING = {"config.py", "cache.py", "tables.py", "stages.py", "spacy_pipeline.py"}
+#: (importer, imported) pairs that belong to other commands: `zhili evaluate`'s themes cross-validation, and
+#: the run-level discovery stage, which has its own key
+OTHER_COMMANDS = {("tagger.py", "themes.py"), ("themes.py", "discover.py")}
+
+
+def _pipeline_imports(path: Path) -> set[str]:
+    """File names (relative to pipeline/) of the pipeline modules a module imports, lazily or not."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "pipeline":
+            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+    found = set()
+    for name in names:
+        parts = name.split(".")
+        for candidate in (PACKAGE_DIR.joinpath(*parts[1:]).with_suffix(".py"), PACKAGE_DIR.joinpath(*parts[1:], "__init__.py")):
+            if parts[0] == "pipeline" and len(parts) > 1 and candidate.is_file():
+                found.add(str(candidate.relative_to(PACKAGE_DIR)))
+    return found
+
+
+def test_each_stage_key_hashes_the_modules_its_code_imports():
+    """A stage's cache key hashes its modules (Stage.code): a module they import must be among them, or
+    editing it would leave stale results in the cache (nfkc.py was missing from three stages). work.py, in
+    the ingest key, runs every stage: its imports are the other stages'."""
+    for stage in stages.STAGES:
+        listed = {str(p.relative_to(PACKAGE_DIR)) for pattern in stage.code for p in PACKAGE_DIR.glob(pattern)}
+        for module in sorted(listed - {"work.py"}):
+            missing = {m for m in _pipeline_imports(PACKAGE_DIR / module) - listed - NOT_COMPUTING
+                       if (module, m) not in OTHER_COMMANDS}
+            assert not missing, f"stage {stage.name}: {module} imports {sorted(missing)}, not in its code list"
 
 
 def test_seeds_run_writes_every_table(seeds_run):
