@@ -329,7 +329,7 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
         summary.seconds = time.perf_counter() - t0
         summary.timings = timings
         if summary.articles == 0:
-            raise PipelineError(_nothing_message(corpus, tasks, errors))
+            raise PipelineError(_nothing_message(corpus, tasks, errors, cfg))
         info = {
             "corpus": str(corpus.resolve()), "out": str(out.resolve()), "argv": sys.argv, "executor": executor,
             "jobs": n_jobs, "run_key": key, "run_cached": summary.run_cached, "config": cfg.model_dump(),
@@ -360,6 +360,9 @@ def _process(tasks: list[FileTask], root: Path, cfg: Config, cache: StageCache, 
         # phase 3's imports (scikit-learn: ~2 s) load while the workers run, not after them
         threading.Thread(target=importlib.import_module, args=("pipeline.discover",), daemon=True).start()
     units = list(enumerate(batches(tasks, cfg.run.batch_files)))
+    if executor != "local" or (n_jobs > 1 and len(units) > 1):
+        _train_models(cfg)
+        timings["models"] = time.perf_counter() - t1
     arrived: dict[int, BatchArticles] = {}
     frames = ThemeFrames()
     done_files = done_bytes = 0
@@ -390,9 +393,21 @@ def _process(tasks: list[FileTask], root: Path, cfg: Config, cache: StageCache, 
     timings["theme_tables"] = time.perf_counter() - t3 - timings["theme_discovery"]
 
 
-def _nothing_message(corpus: Path, tasks: list[FileTask], errors: list[dict]) -> str:
+def _train_models(cfg: Config) -> None:
+    """Load the tagger and the theme model here, training them into their caches when missing, before the
+    workers start: each worker would otherwise find the cache empty and train its own copy at the same
+    time (after a cue, label or code change: ~15 s of CPU per worker, on every worker of a cluster that
+    shares the cache). Costs about 0.4 s when both are cached."""
+    from pipeline.tagger import load_or_train
+    from pipeline.themes import ThemeMatcher
+
+    load_or_train(cfg)
+    ThemeMatcher(cfg)
+
+
+def _nothing_message(corpus: Path, tasks: list[FileTask], errors: list[dict], cfg: Config) -> str:
     if not tasks and not errors:
-        return (f"no input files found in {corpus}: zhili reads .txt .md .html .htm .docx .pdf .csv .jsonl .xlsx "
+        return (f"no input files found in {corpus}: zhili reads {' '.join(cfg.ingest.extensions)} "
                 f"(see ingest.extensions in the config)")
     first = errors[0] if errors else {"source_path": "?", "error": "no articles"}
     return (f"none of the {len(tasks)} files in {corpus} could be processed ({len(errors)} errors, first: "

@@ -6,6 +6,7 @@ bytes through the stages, so a change invalidates exactly the stages it affects 
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,13 @@ STAGES: tuple[Stage, ...] = (
 
 class PipelineError(RuntimeError):
     """The run cannot proceed at all (nothing to read, bad stage wiring); the message says why."""
+
+
+@functools.cache
+def code_version(name: str) -> str:
+    """Digest of a stage's modules: a model trained for the stage (the tagger, the theme model) is keyed by
+    it, so code that featurises differently never uses a model stored by other code."""
+    return code_digest(next(s.code for s in STAGES if s.name == name))
 
 
 def check_stages(stages: Iterable[Stage] = STAGES) -> None:

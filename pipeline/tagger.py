@@ -26,7 +26,6 @@ manifest holding the file's sha256; a missing, stale or tampered file is retrain
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -41,19 +40,9 @@ import scipy.sparse as sp
 from pipeline.annotate import _MIX, TYPES, DocFeatures, Featurizer, load_cues, rule_type
 from pipeline.config import Config
 from pipeline.labels import read_labels, training_labels
+from pipeline.stages import code_version
 from pipeline.structure import heading_level
 
-#: bump when features or training change, so cached models are retrained
-
-
-@functools.cache
-def code_version() -> str:
-    """Digest of the annotate stage's modules (pipeline/stages.py): a stored model is never used by code
-    that featurises differently from the code that trained it."""
-    from pipeline.cache import code_digest
-    from pipeline.stages import STAGES
-
-    return code_digest(next(s.code for s in STAGES if s.name == "annotate"))
 N_CONTEXT = 6 * len(TYPES) + 2
 
 
@@ -504,7 +493,7 @@ def train(cfg: Config, units: list[dict], featurizer: Featurizer | None = None) 
 
 def model_key(cfg: Config, units: list[dict]) -> str:
     """Hash of everything the model depends on: labels, annotate config, lexicon files, code version."""
-    h = hashlib.sha256(code_version().encode())
+    h = hashlib.sha256(code_version("annotate").encode())
     h.update(json.dumps(cfg.annotate.model_dump(), sort_keys=True).encode())
     refs = (cfg.annotate.cues, cfg.annotate.userdict, cfg.annotate.stopwords, cfg.annotate.vectors,
             *cfg.annotate.weak_labels)
@@ -527,7 +516,7 @@ def save_model(model: TypeTagger, path: Path) -> None:
     os.close(fd)
     np.savez_compressed(tmp, **model.to_arrays())
     os.replace(tmp, path)
-    manifest = {"code_version": code_version(), "sha256": _sha256(path), "classes": list(model.classes_)}
+    manifest = {"code_version": code_version("annotate"), "sha256": _sha256(path), "classes": list(model.classes_)}
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh)
@@ -539,7 +528,7 @@ def load_model(path: Path) -> TypeTagger | None:
     manifest_path = path.with_suffix(".json")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("code_version") != code_version() or manifest.get("sha256") != _sha256(path):
+        if manifest.get("code_version") != code_version("annotate") or manifest.get("sha256") != _sha256(path):
             return None
         with np.load(path, allow_pickle=False) as arrays:
             return TypeTagger.from_arrays(arrays)

@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from pydantic import AfterValidator, Field, model_validator
 
 from pipeline import regex_literals
-from pipeline.cache import code_digest
 from pipeline.config import Config, ConfigError, Strict, read_yaml, validate
 from pipeline.nfkc import nfkc, nfkc_all
+from pipeline.stages import code_version
 from pipeline.theme_model import ThemeModel, unit_features
 
 THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -229,7 +229,7 @@ class ThemeMatcher:
         return ThemeModel.fit(feats, targets, c=self.cfg.themes.model_c, random_state=self.cfg.themes.random_state)
 
     def _cache_key(self, labels: list[dict]) -> str:
-        parts = [_labels_digest(labels), cfg_file_bytes(self.cfg), code_digest(["themes.py", "theme_model.py"]),
+        parts = [_labels_digest(labels), cfg_file_bytes(self.cfg), code_version("themes"),
                  json.dumps(self.cfg.themes.model_dump(), sort_keys=True), json.dumps(self._feature_args)]
         for extra in (self._feature_args[1], self._feature_args[2]):
             p = Path(extra)

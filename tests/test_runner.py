@@ -162,10 +162,25 @@ def one_file_batches():
 
 
 def test_jobs_one_and_two_give_identical_tables(tmp_path):
+    """Two workers give the tables of one; the run node loads (or trains) the models before they start."""
     cache1, cache2 = str(tmp_path / "c1"), str(tmp_path / "c2")
     pipeline.run(CITY, out=tmp_path / "j1", jobs=1, cache_dir=cache1, config=one_file_batches())
     pipeline.run(CITY, out=tmp_path / "j2", jobs=2, cache_dir=cache2, config=one_file_batches())
     assert content_hashes(tmp_path / "j1") == content_hashes(tmp_path / "j2")
+    assert "models" not in tables.read_run_info(tmp_path / "j1")["timings"]
+    assert "models" in tables.read_run_info(tmp_path / "j2")["timings"]
+
+
+def test_models_are_trained_on_the_run_node_into_the_workers_cache(tmp_path):
+    """With an empty model cache the run node trains the tagger and the theme model once, where the
+    workers then find them (instead of each training its own)."""
+    from pipeline.runner import _train_models
+
+    cfg = load_config()
+    cfg.annotate.model_cache = cfg.themes.model_cache = str(tmp_path / "models")
+    _train_models(cfg)
+    assert len(list((tmp_path / "models").glob("tagger-*.npz"))) == 1
+    assert len(list((tmp_path / "models").glob("themes-*"))) >= 1
 
 
 def test_duplicates_across_batches_are_marked_and_left_out_of_theme_counts(tmp_path):

@@ -12,6 +12,7 @@ from pipeline import tables, tagger
 from pipeline.annotate import Featurizer
 from pipeline.config import load_config
 from pipeline.labels import LabelsError, read_labels, training_labels
+from pipeline.stages import code_version
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT.parent / "shared" / "corpora" / "city-reports-2024"
@@ -108,7 +109,7 @@ def test_storage_round_trip_and_tampering(cfg, units, featurizer, tmp_path):
     key_path = Path(cfg.resolve(cfg.annotate.model_cache)) / f"tagger-{tagger.model_key(cfg, units)}.npz"
     key_path.parent.mkdir(parents=True)
     key_path.write_bytes(path.read_bytes())
-    key_path.with_suffix(".json").write_text(json.dumps({"code_version": tagger.code_version(), "sha256": "0"}))
+    key_path.with_suffix(".json").write_text(json.dumps({"code_version": code_version("annotate"), "sha256": "0"}))
     retrained = tagger.load_or_train(cfg, featurizer=featurizer)
     assert set(retrained.classes_) == {"problem", "measure", "experience", "other"}
     assert tagger.load_model(key_path) is not None  # the retrained model replaced the bad file
