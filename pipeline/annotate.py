@@ -30,7 +30,6 @@ from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
 from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, validate
-from pipeline.nfkc import nfkc_all
 from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
@@ -789,7 +788,7 @@ class Featurizer:
         cost a third of the annotation time)."""
         if self.vectors is None:
             return np.zeros((n, 0), np.float32)
-        toks, owner = TOKENS.cut_many(self.cut, nfkc_all(texts), remember=True)
+        toks, owner = TOKENS.cut_many(self.cut, TOKENS.nfkc_all(texts, remember=True), remember=True)
         token_hash = self._hashes(toks)
         pos = np.searchsorted(self.vector_hash, token_hash).clip(0, max(len(self.vector_hash) - 1, 0))
         ids = np.where(self.vector_hash[pos] == token_hash, self.vector_id[pos], -1)

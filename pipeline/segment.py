@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import PROJECT_ROOT
+from pipeline.nfkc import nfkc_all
 
 DEFAULT_USERDICT = PROJECT_ROOT / "configs" / "userdict.txt"
 DEFAULT_STOPWORDS = PROJECT_ROOT / "configs" / "stopwords.txt"
@@ -114,17 +115,36 @@ def _cut_lines(cut: Callable[[str], list[str]], texts: list[str]) -> tuple[list[
 
 
 class TokenMemo:
-    """Tokens of the texts one process segmented last, per text, so that two stages reading the same
-    sentences segment them once: the tagger's sentence vectors (pipeline.annotate) and the theme model
-    (pipeline.theme_model) both cut a document's NFKC sentences with the same segmenter, in one worker.
-    Exact by construction (the same segmenter on the same text); bounded by max_texts."""
+    """Tokens and NFKC forms of the texts one process saw last, per text, so that two stages reading the
+    same sentences compute them once: the tagger's sentence vectors (pipeline.annotate) and theme matching
+    (pipeline.themes, pipeline.theme_model) both normalise a document's sentences and cut the NFKC forms
+    with the same segmenter, in one worker. Exact by construction (the same function of the same text);
+    bounded by max_texts."""
 
     def __init__(self, max_texts: int = 100_000):
         self.max_texts = max_texts
         self._tokens: dict[tuple[Callable, str], tuple[str, ...]] = {}  # the key holds its segmenter alive
+        self._nfkc: dict[str | None, str] = {}
 
     def clear(self) -> None:
         self._tokens.clear()
+        self._nfkc.clear()
+
+    def nfkc_all(self, texts: list[str | None], remember: bool = False) -> list[str]:
+        """nfkc.nfkc_all() of the texts, those of remembered texts from the memo; remembered when asked."""
+        memo = self._nfkc
+        if remember:
+            out = nfkc_all(texts)
+            if len(memo) + len(texts) > self.max_texts:
+                memo.clear()
+            memo.update(zip(texts, out))
+            return out
+        known = [memo.get(t) for t in texts]
+        missing = [i for i, v in enumerate(known) if v is None]
+        if missing:
+            for i, v in zip(missing, nfkc_all([texts[i] for i in missing])):
+                known[i] = v
+        return known
 
     def cut_many(self, cut: Callable[[str], list[str]], texts: list[str],
                  remember: bool = False) -> tuple[list[str], np.ndarray]:

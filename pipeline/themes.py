@@ -26,7 +26,8 @@ from pydantic import AfterValidator, Field, model_validator
 
 from pipeline import regex_literals
 from pipeline.config import Config, ConfigError, Strict, read_yaml, validate
-from pipeline.nfkc import nfkc, nfkc_all
+from pipeline.nfkc import nfkc
+from pipeline.segment import TOKENS
 from pipeline.stages import code_version
 from pipeline.theme_model import ThemeModel, unit_features
 
@@ -255,7 +256,7 @@ class ThemeMatcher:
         gated = [i for i, s in enumerate(sentences) if (s.get("type") or "other") in self.gate]
         if not gated:
             return out
-        texts = nfkc_all([sentences[i].get("text") for i in gated])
+        texts = TOKENS.nfkc_all([sentences[i].get("text") for i in gated])  # annotation's, in a worker
         proba, x = None, None
         if self.model is not None:
             types = [sentences[i].get("type") for i in gated]

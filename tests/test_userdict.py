@@ -50,3 +50,20 @@ def test_token_memo_gives_the_segmenter_tokens_and_reuses_them():
     assert other == got
     memo.cut_many(cut, ["另一句话。", "第二句。"], remember=True)  # 4 + 2 > 5: the memo starts over
     assert len(memo._tokens) == 2 and calls == ["另一句话。\n第二句。"]
+
+
+def test_token_memo_gives_nfkc_forms_and_reuses_them(monkeypatch):
+    """segment.TokenMemo.nfkc_all: nfkc.nfkc_all of the texts, those annotation remembered from the memo."""
+    from pipeline import segment
+    from pipeline.nfkc import nfkc_all
+
+    texts = ["２０２３年累计新增１２个网格。", "推进党建引领基层治理。", None, "ＡＢＣ社区"]
+    memo = segment.TokenMemo(max_texts=5)
+    assert memo.nfkc_all(texts, remember=True) == nfkc_all(texts) == ["2023年累计新增12个网格。", "推进党建引领基层治理。",
+                                                                       "", "ABC社区"]
+    computed: list[list] = []
+    monkeypatch.setattr(segment, "nfkc_all", lambda ts: computed.append(ts) or nfkc_all(ts))
+    assert memo.nfkc_all(texts[::-1] + ["ｘ"]) == nfkc_all(texts)[::-1] + ["x"]
+    assert computed == [["ｘ"]]  # only the text annotation did not remember
+    memo.nfkc_all(["一", "二"], remember=True)  # 4 + 2 > 5: the memo starts over
+    assert len(memo._nfkc) == 2
