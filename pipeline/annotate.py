@@ -129,13 +129,6 @@ class Cues:
                 found.append((last.end(), last.start(), kind, last.group(0)))
         return [(kind, phrase) for _, _, kind, phrase in sorted(found, reverse=True)]
 
-    def heading_level(self, text: str) -> int | None:
-        """Level of a heading marker at the start of a text (1 一、 … 5 一是), None without one."""
-        for level, rx in self.level_regex:
-            if rx.match(text):
-                return level
-        return None
-
     def strip_marker(self, text: str) -> str:
         for _, rx in self.level_regex:
             m = rx.match(text)
