@@ -89,6 +89,9 @@ class CollectionMapping(Strict):
 class IngestConfig(Strict):
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".doc", ".wps", ".pdf", ".csv", ".jsonl",
                              ".xlsx"]
+    join_broken_lines: list[str] = Field(
+        [".txt", ".md", ".csv", ".jsonl", ".xlsx"], description="formats whose line breaks inside a sentence are "
+        "removed (structure.join_broken_lines; word processors and PDFs give their own paragraphs)")
     max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
     max_article_chars: int = Field(2_000_000, gt=0, description="a longer article is refused (error row): the "
                                    "per-file stages hold a whole article in memory, about 200 bytes per character")

@@ -34,7 +34,7 @@ STAGES: tuple[Stage, ...] = (
                 "documents.regions", "mentions.code", "mentions.start", "mentions.end", "errors.error"),
           config=("ingest", "boilerplate", "compilation", "regions", "dedup"),
           files=("regions.lists", "regions.divisions_dir"),
-          code=("ingest/*.py", "config.py", "tables.py", "work.py")),
+          code=("ingest/*.py", "structure.py", "config.py", "tables.py", "work.py")),
     Stage("structure", "file", needs=("documents.text",),
           adds=("sections.heading", "sections.level", "sentences.text", "sentences.start", "sentences.end",
                 "sentences.section_id", "sentences.is_heading"),

@@ -60,8 +60,20 @@ class PlainHeadings(Strict):
     min_han: int = Field(2, ge=1)
     body_punctuation: str = Field(min_length=1, description="a line holding any of these is body text")
     exclude: str = Field("", description="regex: a line matching it whole is never a heading (dates, signatures)")
+    joins_next: str = Field("", description="a line whose next line starts with one of these is part of a "
+                                            "sentence broken over lines, not a heading")
 
     _exclude = field_validator("exclude")(classmethod(lambda cls, v: check_regex(v)))
+
+
+class BrokenLines(Strict):
+    """Line breaks inside a sentence, joined again at ingest (see configs/structure.yaml)."""
+
+    line_ends: str = Field(min_length=1, description="a line ending with none of these ends mid-sentence")
+    keep_starts: str = Field("", description="a line starting with one of these (a list bullet, a table row) is "
+                                             "never joined to the line above")
+    open_ends: str = Field("", description="a line ending with one of these (a comma, an opening bracket) "
+                                           "continues, however short")
 
 
 class StructurePatterns(Strict):
@@ -82,6 +94,7 @@ class StructurePatterns(Strict):
     title_weak_stops: str = ""
     line_prefix: str = ""
     plain_headings: PlainHeadings | None = None
+    broken_lines: BrokenLines | None = None
 
     @field_validator("quote_pairs")
     @classmethod
@@ -135,6 +148,10 @@ class _Rules:
     plain_exclude: re.Pattern | None
     plain_max: int
     plain_min_han: int
+    plain_joins: str
+    line_ends: str  # empty: lines broken inside a sentence are neither joined nor told from headings
+    keep_starts: str
+    open_ends: str
     body_start: re.Pattern  # the first sentence end: the title block lies before it
 
 
@@ -192,6 +209,10 @@ def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
         plain_exclude=re.compile(plain.exclude) if plain and plain.exclude else None,
         plain_max=plain.max_chars if plain else 16,
         plain_min_han=plain.min_han if plain else 2,
+        plain_joins=plain.joins_next if plain else "",
+        line_ends=p.broken_lines.line_ends if p.broken_lines else "",
+        keep_starts=p.broken_lines.keep_starts if p.broken_lines else "",
+        open_ends=p.broken_lines.open_ends if p.broken_lines else "",
         body_start=re.compile(_cls(enders)),
     )
 
@@ -345,6 +366,7 @@ def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None, breaks: 
 
 
 _HAN = re.compile(f"[{_CJK}]")
+_CJK_EDGE = re.compile(f"[{_CJK}\u3000-\u303f\uff00-\uffef\u2018-\u201f\u2014\u2026]")
 _NEXT_LINE = re.compile(r"\s*\n\s*([^\n]*)")
 
 
@@ -434,8 +456,68 @@ def _plain_lines(text: str, r: _Rules, pos: int, breaks: list[int]) -> list[tupl
         after = _NEXT_LINE.match(text, b)
         if after is None or not after.group(1).strip() or _excluded(r, after.group(1).strip()):
             continue  # the last line, or a signature over its date
+        if _continues(text, a, after.group(1).strip(), r):
+            continue
         out.append((a, b, 1))
     return out
+
+
+def _continues(text: str, a: int, next_line: str, r: _Rules) -> bool:
+    """Whether the short line at `a` is a piece of a sentence broken over lines (a hard-wrapped text, or a
+    link an extractor put on a line of its own: …全面推进依法治国、制定\n“十三五”规划\n、全面从严治党…): the
+    next line starts with a joining mark, or the line right above it, with no blank line between, is a
+    longer body line or a fragment too short to be a heading (和), and ends mid-sentence."""
+    if next_line[:1] and next_line[0] in r.plain_joins:
+        return True
+    if not r.line_ends:
+        return False
+    j = a
+    while j > 0 and text[j - 1] in _SPACE:
+        j -= 1
+    if j == 0 or text[j - 1] != "\n":
+        return False
+    end = j - 1
+    while end > 0 and text[end - 1] in _SPACE:
+        end -= 1
+    if end == 0 or text[end - 1] == "\n":
+        return False  # a blank line above: a paragraph break
+    above = text[text.rfind("\n", 0, end) + 1:end].strip(_SPACE)
+    body = len(above) > r.plain_max or len(_HAN.findall(above)) < r.plain_min_han  # a body line, or a fragment (和)
+    return body and above[-1] not in r.line_ends
+
+
+def join_broken_lines(text: str, cfg: StructureConfig) -> str:
+    """The text with its line breaks inside a sentence removed (a space between two non-Chinese words).
+
+    Hard-wrapped text, and pages whose extractor put each link on a line of its own (Wikisource: …我们依照
+    / 宪法 / 和 / 基本法 / 有效实施…), otherwise give sentence pieces and false headings. Below the title
+    block (up to the first line that ends with one of broken_lines.line_ends, 各位代表：), a line is joined
+    to the next when it ends with none of line_ends, starts with no heading marker, and is a body line
+    (longer than plain_headings.max_chars), a fragment (fewer than min_han Chinese characters), a line
+    ending with one of broken_lines.open_ends (…可视为《) or itself joined to the line above; and the next
+    line is not blank and starts with no heading marker and none of keep_starts (bullets, table rows).
+    Idempotent: a second pass finds nothing more to join."""
+    r = rules(cfg)
+    if not r.line_ends or "\n" not in text:
+        return text
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line and line[-1] in r.line_ends), None)
+    if first is None:
+        return text
+    out = lines[:first + 1]  # up to the first line that ends a sentence (各位代表：): the title block
+    joined = False
+    for line in lines[first + 1:]:
+        prev = out[-1]
+        if (prev and line and prev[-1] not in r.line_ends and line[0] not in r.keep_starts
+                and not r.first.match(line) and not r.first.match(prev)
+                and (joined or prev[-1] in r.open_ends or len(prev) > r.plain_max
+                     or len(_HAN.findall(prev)) < r.plain_min_han)):
+            out[-1] = prev + ("" if _CJK_EDGE.match(prev[-1]) or _CJK_EDGE.match(line[0]) else " ") + line
+            joined = True
+        else:
+            out.append(line)
+            joined = False
+    return "\n".join(out)
 
 
 def _sections(text: str, heads: list[_Head], breaks: list[int], r: _Rules) -> list[dict]:

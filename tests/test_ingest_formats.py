@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import ingest
-from pipeline.config import load_config
+from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.ingest import formats
 from pipeline.ingest.formats import find_column
 from pipeline.ingest.normalize import normalize
@@ -733,3 +733,20 @@ def test_discover_order_filters_and_symlink_loop(tmp_path):
     assert len(errors) == 1 and "loop" in errors[0]["error"] and errors[0]["source_path"] == "a/loop"
     assert ingest.discover(tmp_path / "a" / "1.md", CFG) == ([tmp_path / "a" / "1.md"], [])
     assert ingest.discover(tmp_path / "a" / "skip.exe", CFG)[1][0]["error"].startswith("unsupported")
+
+
+def test_wikisource_links_on_lines_of_their_own_are_joined_into_their_sentences():
+    """The bundled national reports (Wikisource) put every link on a line of its own; ingest joins them
+    back (ingest.join_broken_lines), so a sentence is whole and a link is no heading."""
+    path = PROJECT_ROOT / "corpora" / "sample" / "national-reports" / "government_work_reports.sample.jsonl"
+    articles = {a["title"]: a for a in read(path).articles}
+    text = articles["1954年中华人民共和国国务院政府工作报告"]["text"]
+    assert "在听了刘少奇同志关于宪法草案的报告并进行了三天的讨论以后" in text
+    assert "通过了我们国家的根本法——中华人民共和国宪法，接着" in text
+    sections, sentences = split(text, CFG.structure)
+    assert "中华人民共和国宪法" not in {s["heading"] for s in sections}
+    assert not [s for s in sentences if s["text"] in ("关于宪法草案的报告", "中华人民共和国宪法")]
+    cfg = load_config()
+    cfg.ingest.join_broken_lines = []
+    kept = {a["title"]: a for a in ingest.read_file(path, path.parent, cfg).articles}
+    assert "刘少奇同志\n关于宪法草案的报告\n并进行了" in kept["1954年中华人民共和国国务院政府工作报告"]["text"]

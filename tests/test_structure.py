@@ -405,3 +405,57 @@ def test_properties_with_marked_headings(parts, levels, data):
 @given(text=st.text(alphabet="。！？!?；;，、：“”《》（）()\n 一二三是第章条节1.①增长亿元", max_size=300))
 def test_properties_on_random_characters(text):
     check_invariants(text, StructureConfig(max_sentence_chars=40, max_heading_chars=10))
+
+
+# ---------------------------------------------------------------- lines broken inside a sentence
+
+# 1954年政府工作报告 (national-reports, Wikisource: each link on a line of its own), its start
+WIKISOURCE = """各位代表：
+我們第一届全國人民代表大會第一次會議，在聽了劉少奇同志
+關於憲法草案的報告
+並進行了三天的討論以後，已經光榮地完成了一件歷史性的工作，通過了我們國家的根本法——
+中華人民共和國憲法
+，接着，又通過了幾個重要的法律。"""
+
+
+def test_broken_lines_are_joined_into_their_sentences():
+    from pipeline.structure import join_broken_lines
+
+    joined = join_broken_lines(WIKISOURCE, CFG)
+    assert joined == ("各位代表：\n我們第一届全國人民代表大會第一次會議，在聽了劉少奇同志關於憲法草案的報告並進行了三天的討論以後，"
+                      "已經光榮地完成了一件歷史性的工作，通過了我們國家的根本法——中華人民共和國憲法，接着，又通過了幾個重要的法律。")
+    _, sentences = split(joined, CFG)
+    assert [s["text"] for s in sentences] == ["各位代表：", joined.split("\n")[1]]
+
+
+def test_headings_lists_title_block_and_paragraphs_keep_their_lines():
+    from pipeline.structure import join_broken_lines
+
+    text = ("2024年政府工作报告\n——2024年1月21日在市第十六届人民代表大会第二次会议上\n各位代表：\n"
+            "过去一年，我们坚持党建引领基层治理。\n存在的问题\n一是社区工作者队伍老化。\n"
+            "主要任务\n加强组织领导\n完善工作机制\n"
+            "一、总体要求坚持以人民为中心的发展思想不动摇\n（一）指导思想\n"
+            "- 建立网格党支部1100个并全面推进网格化管理工作\n- 召开居民议事会362次\n"
+            "hard wrapped English words that go\non here.")
+    assert join_broken_lines(text, CFG).split("\n") == text.split("\n")[:-2] + ["hard wrapped English words that go on here."]
+
+
+def test_a_lost_heading_guard_for_lines_ingest_did_not_join():
+    """A short line inside a sentence broken over lines is no heading, even where ingest kept the breaks
+    (formats outside ingest.join_broken_lines)."""
+    sections, _ = split(WIKISOURCE.replace("各位代表：", "各位代表：\n现在作报告。"), CFG)
+    assert [s["heading"] for s in sections] == [""]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(st.sampled_from(ATOMS + ["宪法", "和", "基本法", "存在的问题", "hard wrapped", "words"]), max_size=80))
+def test_joining_broken_lines_only_removes_line_breaks_and_is_idempotent(parts):
+    import re
+
+    from pipeline.ingest.normalize import normalize
+    from pipeline.structure import join_broken_lines
+
+    text = normalize("".join(parts))
+    once = join_broken_lines(text, CFG)
+    assert join_broken_lines(once, CFG) == once
+    assert re.sub(r"\s", "", once) == re.sub(r"\s", "", text) and once.count("\n") <= text.count("\n")

@@ -19,6 +19,7 @@ from pipeline.ingest import compilation, formats, metadata
 from pipeline.ingest.boilerplate import chrome_sample, cleaner, repeated_lines
 from pipeline.ingest.formats import IngestError
 from pipeline.ingest.normalize import normalize
+from pipeline.structure import join_broken_lines
 
 _FORMAT_NAMES = {".htm": "html"}
 _COLLECTIONS = (".csv", ".jsonl", ".xlsx")
@@ -194,6 +195,7 @@ def _read(path: Path, root: Path, rel: str, cfg: Config, chrome: frozenset[str])
     names = _names(path, root)
     top = _top_folder(names, root, path)
     is_collection = path.suffix.lower() in _COLLECTIONS
+    join = path.suffix.lower() in {e.lower() for e in cfg.ingest.join_broken_lines}
     blank = 0
     while extracted.units:
         unit = extracted.units.pop(0)
@@ -207,7 +209,7 @@ def _read(path: Path, root: Path, rel: str, cfg: Config, chrome: frozenset[str])
         if not text:
             blank += 1
             continue
-        for art in _articles(text, unit, names, top, cfg, chrome, split=not is_collection):
+        for art in _articles(text, unit, names, top, cfg, chrome, split=not is_collection, join=join):
             if len(art["text"]) < cfg.ingest.min_chars:
                 result.errors.append(error_row(rel, "extract", f"article {art['title'] or ''!r} has only "
                                                f"{len(art['text'])} characters after cleaning; skipped",
@@ -240,8 +242,8 @@ def _top_folder(names: list[str], root: Path, path: Path) -> str | None:
 
 
 def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, cfg: Config,
-              chrome: frozenset[str], split: bool) -> list[dict[str, Any]]:
-    """Metadata from the head, compilation split, boilerplate removal and titles."""
+              chrome: frozenset[str], split: bool, join: bool) -> list[dict[str, Any]]:
+    """Metadata from the head, compilation split, boilerplate removal, broken lines joined (join), titles."""
     clean = cleaner(cfg.boilerplate.model_dump_json())
     head = metadata.head_lines(text, cfg.ingest.head_lines)
     meta = unit.meta
@@ -262,6 +264,8 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
         title = metadata.clean_title(title, cfg.ingest.title_noise, cfg.ingest.title_placeholders) if title else None
         body_head = metadata.head_lines(body, cfg.ingest.head_lines)
         cleaned = clean.clean(body, chrome, title)
+        if join:
+            cleaned = join_broken_lines(cleaned, cfg.structure)
         if not title:
             first = cleaned.split("\n", 1)
             if metadata.looks_like_title(first[0]):
