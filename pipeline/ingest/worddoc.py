@@ -10,8 +10,8 @@ table row's cells are joined with " | ", as .docx rows are. Paragraph styles are
 found by their markers (一、, （一）, 第一章) in the structure stage, as in plain text.
 
 A .doc is often something else under that name: a web page saved by Word ("Word HTML", or a single-file
-MHTML page), an RTF file, or a .docx renamed. `sniff` tells them apart by their first bytes, so the first two are read as what they
-are and an RTF file gets a hint rather than garbage.
+MHTML page), an RTF file, or a .docx renamed. `sniff` tells them apart by their first bytes, so web pages
+and .docx files are read as what they are and an RTF file gets a hint rather than garbage.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ _WORD_IDENT = 0xA5EC
 _NFIB_WORD97 = 0x00C0  # Word 97 writes 0xC1; Word 6 and 95 (0x65, 0x68) use another layout
 _FC_CLX_INDEX = 33  # FibRgFcLcb97: fcClx is the 34th (fc, lcb) pair
 _HINT = "open it in Word or WPS and save it as .docx (文件 > 另存为), or run `libreoffice --headless --convert-to docx FILE`"
+_PASSWORD_HINT = "remove the password in Word or WPS (文件 > 信息 > 保护文档), save it, then run again"
 
 #: characters of the text stream and what they are in plain text ([MS-DOC] 2.8.25 and 2.4.1)
 _CONTROL = str.maketrans({
@@ -55,7 +56,7 @@ def sniff(data: bytes) -> str:
         return "rtf"
     if head.startswith(b"mime-version:"):
         return "mhtml"
-    if head.startswith((b"<html", b"<!doctype html", b"<?xml")) or b"<html" in head:
+    if b"<html" in head or head.startswith((b"<!doctype html", b"<?xml")):  # <?xml: Word 2003 XML too
         return "html"
     return "unknown"
 
@@ -102,12 +103,10 @@ def read_word_binary(data: bytes) -> tuple[str, dict]:
         ole = olefile.OleFileIO(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - olefile raises what the damage leads to (ValueError, OSError, IndexError ...)
         raise IngestError("read", "a password-protected or damaged Word file (its OLE container cannot be read)",
-                          "remove the password in Word or WPS (文件 > 信息 > 保护文档) and save it again; if it has "
-                          f"none, {_HINT}") from None
+                          f"{_PASSWORD_HINT}; if it has none, {_HINT}") from None
     with ole:
         if ole.exists("EncryptedPackage"):  # an encrypted .docx is an OLE container holding the package
-            raise IngestError("read", "the file is password-protected (encrypted)",
-                              "remove the password in Word or WPS (文件 > 信息 > 保护文档), save it, then run again")
+            raise IngestError("read", "the file is password-protected (encrypted)", _PASSWORD_HINT)
         if not ole.exists("WordDocument"):
             raise IngestError("read", "not a Word document: the OLE file has no WordDocument stream (an old WPS "
                                       "format, or a spreadsheet or presentation under this name)", _HINT)
@@ -131,8 +130,7 @@ def _fib(word: bytes) -> dict:
         raise IngestError("read", f"a Word 6/95 document (format {nfib:#x}), older than Word 97", _HINT)
     (flags,) = struct.unpack_from("<H", word, 10)
     if flags & 0x0100:  # fEncrypted
-        raise IngestError("read", "the Word file is password-protected (encrypted)",
-                          "remove the password in Word or WPS (文件 > 信息 > 保护文档), save it, then run again")
+        raise IngestError("read", "the Word file is password-protected (encrypted)", _PASSWORD_HINT)
     pos = 32
     (csw,) = struct.unpack_from("<H", word, pos)
     pos += 2 + 2 * csw
