@@ -15,8 +15,10 @@ before the first heading belongs to it.
 from __future__ import annotations
 
 import bisect
+import math
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +62,6 @@ class PlainHeadings(Strict):
     min_han: int = Field(2, ge=1)
     body_punctuation: str = Field(min_length=1, description="a line holding any of these is body text")
     exclude: str = Field("", description="regex: a line matching it whole is never a heading (dates, signatures)")
-    joins_next: str = Field("", description="a line whose next line starts with one of these is part of a "
-                                            "sentence broken over lines, not a heading")
 
     _exclude = field_validator("exclude")(classmethod(lambda cls, v: check_regex(v)))
 
@@ -74,6 +74,7 @@ class BrokenLines(Strict):
                                              "never joined to the line above")
     open_ends: str = Field("", description="a line ending with one of these (a comma, an opening bracket) "
                                            "continues, however short")
+    joins_next: str = Field("", description="a line starting with one of these (、 ，) continues the line above")
 
 
 class StructurePatterns(Strict):
@@ -148,10 +149,10 @@ class _Rules:
     plain_exclude: re.Pattern | None
     plain_max: int
     plain_min_han: int
-    plain_joins: str
     line_ends: str  # empty: lines broken inside a sentence are neither joined nor told from headings
     keep_starts: str
     open_ends: str
+    joins_next: str
     body_start: re.Pattern  # the first sentence end: the title block lies before it
 
 
@@ -209,10 +210,10 @@ def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
         plain_exclude=re.compile(plain.exclude) if plain and plain.exclude else None,
         plain_max=plain.max_chars if plain else 16,
         plain_min_han=plain.min_han if plain else 2,
-        plain_joins=plain.joins_next if plain else "",
         line_ends=p.broken_lines.line_ends if p.broken_lines else "",
         keep_starts=p.broken_lines.keep_starts if p.broken_lines else "",
         open_ends=p.broken_lines.open_ends if p.broken_lines else "",
+        joins_next=p.broken_lines.joins_next if p.broken_lines else "",
         body_start=re.compile(_cls(enders)),
     )
 
@@ -366,7 +367,7 @@ def _find_headings(text: str, r: _Rules, marked: dict[str, int] | None, breaks: 
 
 
 _HAN = re.compile(f"[{_CJK}]")
-_CJK_EDGE = re.compile(f"[{_CJK}\u3000-\u303f\uff00-\uffef\u2018-\u201f\u2014\u2026]")
+
 _NEXT_LINE = re.compile(r"\s*\n\s*([^\n]*)")
 
 
@@ -467,7 +468,7 @@ def _continues(text: str, a: int, next_line: str, r: _Rules) -> bool:
     link an extractor put on a line of its own: …全面推进依法治国、制定\n“十三五”规划\n、全面从严治党…): the
     next line starts with a joining mark, or the line right above it, with no blank line between, is a
     longer body line or a fragment too short to be a heading (和), and ends mid-sentence."""
-    if next_line[:1] and next_line[0] in r.plain_joins:
+    if next_line[:1] and next_line[0] in r.joins_next:
         return True
     if not r.line_ends:
         return False
@@ -487,7 +488,7 @@ def _continues(text: str, a: int, next_line: str, r: _Rules) -> bool:
 
 
 def join_broken_lines(text: str, cfg: StructureConfig) -> str:
-    """The text with its line breaks inside a sentence removed (a space between two non-Chinese words).
+    """The text with its line breaks inside a sentence removed (a space between two Latin words: _joint).
 
     Hard-wrapped text, and pages whose extractor put each link on a line of its own (Wikisource: …我们依照
     / 宪法 / 和 / 基本法 / 有效实施…), otherwise give sentence pieces and false headings. Below the title
@@ -495,7 +496,10 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     to the next when it ends with none of line_ends, starts with no heading marker, and is a body line
     (longer than plain_headings.max_chars), a fragment (fewer than min_han Chinese characters), a line
     ending with one of broken_lines.open_ends (…可视为《) or itself joined to the line above; and the next
-    line is not blank and starts with no heading marker and none of keep_starts (bullets, table rows).
+    line is not blank and starts with no heading marker and none of keep_starts (bullets, table rows). A
+    line starting with one of broken_lines.joins_next (、 ，) is always joined to the one above. In a
+    hard-wrapped text (_wrap_width: many lines of one length) a full line is joined to the next whatever
+    it ends with, a heading's title too, unless the next starts with a marker or one of keep_starts.
     Idempotent: a second pass finds nothing more to join."""
     r = rules(cfg)
     if not r.line_ends or "\n" not in text:
@@ -505,19 +509,38 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     if first is None:
         return text
     out = lines[:first + 1]  # up to the first line that ends a sentence (各位代表：): the title block
+    width = _wrap_width(lines[first + 1:], r.plain_max)
     joined = False
     for line in lines[first + 1:]:
         prev = out[-1]
-        if (prev and line and prev[-1] not in r.line_ends and line[0] not in r.keep_starts
-                and not r.first.match(line) and not r.first.match(prev)
+        opens = line and line[0] not in r.keep_starts and not r.first.match(line)
+        if prev and line and (line[0] in r.joins_next or (opens and len(prev) >= width - 1) or (
+                opens and prev[-1] not in r.line_ends and not r.first.match(prev)
                 and (joined or prev[-1] in r.open_ends or len(prev) > r.plain_max
-                     or len(_HAN.findall(prev)) < r.plain_min_han)):
-            out[-1] = prev + ("" if _CJK_EDGE.match(prev[-1]) or _CJK_EDGE.match(line[0]) else " ") + line
+                     or len(_HAN.findall(prev)) < r.plain_min_han))):
+            out[-1] = prev + _joint(prev[-1], line[0]) + line
             joined = True
         else:
             out.append(line)
             joined = False
     return "\n".join(out)
+
+
+def _wrap_width(lines: list[str], min_chars: int, share: float = 0.3, at_least: int = 10) -> float:
+    """The width a hard-wrapped text was cut at: the commonest length of its lines longer than min_chars,
+    when at least `share` of them (and `at_least`) have it; infinite for a text that is not wrapped."""
+    lengths = Counter(len(line) for line in lines if len(line) > min_chars)
+    if not lengths:
+        return math.inf
+    width, count = lengths.most_common(1)[0]
+    return width if count >= max(at_least, share * sum(lengths.values())) else math.inf
+
+
+def _joint(last: str, first: str) -> str:
+    """What replaces a line break inside a sentence: a space between two words of Latin script (go / on,
+    2024 / year), nothing in Chinese text or inside a number (1 / 4.2%, 5.4 / %)."""
+    latin = last.isascii() and last.isalnum() and first.isascii() and first.isalnum()
+    return " " if latin and not (last.isdigit() and first.isdigit()) else ""
 
 
 def _sections(text: str, heads: list[_Head], breaks: list[int], r: _Rules) -> list[dict]:

@@ -750,3 +750,20 @@ def test_wikisource_links_on_lines_of_their_own_are_joined_into_their_sentences(
     cfg.ingest.join_broken_lines = []
     kept = {a["title"]: a for a in ingest.read_file(path, path.parent, cfg).articles}
     assert "刘少奇同志\n关于宪法草案的报告\n并进行了" in kept["1954年中华人民共和国国务院政府工作报告"]["text"]
+
+
+@pytest.mark.parametrize("width", [30, 41])
+def test_a_hard_wrapped_report_reads_as_its_original(tmp_path, width):
+    """天津's work report wrapped at a fixed width (as pdftotext or an old editor writes it) ingests to the
+    same text as the report itself: every line break inside a sentence, a heading's title or a paragraph
+    is joined again, and none between paragraphs."""
+    import textwrap
+
+    src = (PROJECT_ROOT / "corpora" / "sample" / "city-reports-2024" / "天津.txt").read_text(encoding="utf-8")
+    wrapped = "\n".join("\n".join(textwrap.wrap(line, width)) for line in src.split("\n"))
+    assert wrapped.count("\n") > 3 * src.count("\n")
+    (tmp_path / "original.txt").write_text(src, encoding="utf-8")
+    (tmp_path / "wrapped.txt").write_text(wrapped, encoding="utf-8")
+    (original,) = read(tmp_path / "original.txt").articles
+    (rejoined,) = read(tmp_path / "wrapped.txt").articles
+    assert rejoined["text"] == original["text"]
