@@ -510,11 +510,11 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
         return text
     out = lines[:first + 1]  # up to the first line that ends a sentence (各位代表：): the title block
     width = _wrap_width(lines[first + 1:], r.plain_max)
-    joined = False
+    joined, last = False, out[-1]  # last: the line above as written, before any joining
     for line in lines[first + 1:]:
         prev = out[-1]
         opens = line and line[0] not in r.keep_starts and not r.first.match(line)
-        if prev and line and (line[0] in r.joins_next or (opens and len(prev) >= width - 1) or (
+        if prev and line and (line[0] in r.joins_next or (opens and len(last) >= width - 1) or (
                 opens and prev[-1] not in r.line_ends and not r.first.match(prev)
                 and (joined or prev[-1] in r.open_ends or len(prev) > r.plain_max
                      or len(_HAN.findall(prev)) < r.plain_min_han))):
@@ -523,6 +523,7 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
         else:
             out.append(line)
             joined = False
+        last = line
     return "\n".join(out)
 
 

@@ -459,3 +459,15 @@ def test_joining_broken_lines_only_removes_line_breaks_and_is_idempotent(parts):
     once = join_broken_lines(text, CFG)
     assert join_broken_lines(once, CFG) == once
     assert re.sub(r"\s", "", once) == re.sub(r"\s", "", text) and once.count("\n") <= text.count("\n")
+
+
+def test_a_hard_wrapped_text_keeps_its_paragraph_breaks():
+    """Full lines of a wrapped text are joined; a paragraph's last, shorter line ends it."""
+    import textwrap
+
+    from pipeline.structure import join_broken_lines
+
+    paras = ["各位代表："] + [f"过去一年，我们建立网格党支部{n}个，召开居民议事会{n * 3}次，解决群众急难愁盼问题{n * 7}件，"
+                         f"推动基层治理提质增效。" * 2 for n in range(100, 108)] + ["（一）坚持党建引领", "存在的问题"]
+    wrapped = "\n".join("\n".join(textwrap.wrap(p, 20)) for p in paras)
+    assert join_broken_lines(wrapped, CFG) == "\n".join(paras)
