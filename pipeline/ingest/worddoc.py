@@ -197,22 +197,19 @@ def _drop_field_codes(text: str) -> str:
     """A field is 0x13 code 0x14 result 0x15 (or 0x13 code 0x15), possibly nested: keep only results."""
     if "\x13" not in text:
         return text
-    out, depth_code, stack, last = [], 0, [], 0
+    out, open_fields, last = [], [], 0  # open_fields: "code" or "result" for each field entered
     for m in _FIELD_MARK.finditer(text):
-        if not depth_code:
+        if "code" not in open_fields:
             out.append(text[last:m.start()])
         mark = m.group()
         if mark == "\x13":
-            stack.append("code")
-            depth_code += 1
-        elif mark == "\x14" and stack and stack[-1] == "code":
-            stack[-1] = "result"
-            depth_code -= 1
-        elif mark == "\x15" and stack:
-            if stack.pop() == "code":
-                depth_code -= 1
+            open_fields.append("code")
+        elif mark == "\x14" and open_fields and open_fields[-1] == "code":
+            open_fields[-1] = "result"
+        elif mark == "\x15" and open_fields:
+            open_fields.pop()
         last = m.end()
-    if not depth_code:
+    if "code" not in open_fields:
         out.append(text[last:])
     return "".join(out)
 
