@@ -130,42 +130,37 @@ class TokenMemo:
         self._tokens.clear()
         self._nfkc.clear()
 
-    def nfkc_all(self, texts: list[str | None], remember: bool = False) -> list[str]:
-        """nfkc.nfkc_all() of the texts, those of remembered texts from the memo; remembered when asked."""
-        memo = self._nfkc
-        if remember:
-            out = nfkc_all(texts)
-            if len(memo) + len(texts) > self.max_texts:
-                memo.clear()
-            memo.update(zip(texts, out))
-            return out
-        known = [memo.get(t) for t in texts]
+    def _recall(self, memo: dict, keys: list, compute: Callable[[list[int]], list], remember: bool) -> list:
+        """The memo's value for each key; the missing ones computed together (compute gets their positions)
+        and, when asked, remembered, the memo starting over when it would pass max_texts."""
+        known = [memo.get(k) for k in keys]
         missing = [i for i, v in enumerate(known) if v is None]
         if missing:
-            for i, v in zip(missing, nfkc_all([texts[i] for i in missing])):
-                known[i] = v
+            if remember and len(memo) + len(missing) > self.max_texts:
+                memo.clear()
+            for i, value in zip(missing, compute(missing)):
+                known[i] = value
+                if remember:
+                    memo[keys[i]] = value
         return known
+
+    def nfkc_all(self, texts: list[str | None], remember: bool = False) -> list[str]:
+        """nfkc.nfkc_all() of the texts, those of remembered texts from the memo; remembered when asked."""
+        return self._recall(self._nfkc, texts, lambda idx: nfkc_all([texts[i] for i in idx]), remember)
 
     def cut_many(self, cut: Callable[[str], list[str]], texts: list[str],
                  remember: bool = False) -> tuple[list[str], np.ndarray]:
         """cut_many() of the texts, reusing the tokens of remembered texts and remembering these ones when
         asked."""
         texts = one_line(texts)
-        memo = self._tokens
-        known = [memo.get((cut, t)) for t in texts]
-        missing = [i for i, toks in enumerate(known) if toks is None]
-        if missing:
-            tokens, owner = _cut_lines(cut, [texts[i] for i in missing])
-            bounds = np.searchsorted(owner, np.arange(len(missing) + 1)).tolist()
-            if remember and len(memo) + len(missing) > self.max_texts:
-                self.clear()
-            for j, i in enumerate(missing):
-                toks = tuple(tokens[bounds[j]:bounds[j + 1]])
-                known[i] = toks
-                if remember:
-                    memo[(cut, texts[i])] = toks
-        lengths = [len(toks) for toks in known]
-        return list(chain.from_iterable(known)), np.repeat(np.arange(len(texts)), lengths)
+
+        def segment(idx: list[int]) -> list[tuple[str, ...]]:
+            tokens, owner = _cut_lines(cut, [texts[i] for i in idx])
+            bounds = np.searchsorted(owner, np.arange(len(idx) + 1)).tolist()
+            return [tuple(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+        known = self._recall(self._tokens, [(cut, t) for t in texts], segment, remember)
+        return list(chain.from_iterable(known)), np.repeat(np.arange(len(texts)), [len(toks) for toks in known])
 
 
 #: the process's memo (each worker process has its own)

@@ -451,8 +451,7 @@ def _plain_lines(text: str, r: _Rules, pos: int, breaks: list[int]) -> list[tupl
         return []
     out = []
     for a, b, title in _lines(text, breaks, pos, r.plain_max):
-        if len(title) < 2 or r.plain_punct.search(title) or len(_HAN.findall(title)) < r.plain_min_han \
-                or _excluded(r, title):
+        if len(title) < 2 or r.plain_punct.search(title) or not _heading_sized(title, r) or _excluded(r, title):
             continue
         after = _NEXT_LINE.match(text, b)
         if after is None or not after.group(1).strip() or _excluded(r, after.group(1).strip()):
@@ -483,8 +482,7 @@ def _continues(text: str, a: int, next_line: str, r: _Rules) -> bool:
     if end == 0 or text[end - 1] == "\n":
         return False  # a blank line above: a paragraph break
     above = text[text.rfind("\n", 0, end) + 1:end].strip(_SPACE)
-    body = len(above) > r.plain_max or len(_HAN.findall(above)) < r.plain_min_han  # a body line, or a fragment (和)
-    return body and above[-1] not in r.line_ends
+    return not _heading_sized(above, r) and above[-1] not in r.line_ends
 
 
 def join_broken_lines(text: str, cfg: StructureConfig) -> str:
@@ -516,8 +514,7 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
         opens = line and line[0] not in r.keep_starts and not r.first.match(line)
         if prev and line and (line[0] in r.joins_next or (opens and len(last) >= width - 1) or (
                 opens and prev[-1] not in r.line_ends and not r.first.match(prev)
-                and (joined or prev[-1] in r.open_ends or len(prev) > r.plain_max
-                     or len(_HAN.findall(prev)) < r.plain_min_han))):
+                and (joined or prev[-1] in r.open_ends or not _heading_sized(prev, r)))):
             out[-1] = prev + _joint(prev[-1], line[0]) + line
             joined = True
         else:
@@ -525,6 +522,12 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
             joined = False
         last = line
     return "\n".join(out)
+
+
+def _heading_sized(line: str, r: _Rules) -> bool:
+    """Whether a line is of a plain heading's size (at most plain_max characters, at least min_han of them
+    Chinese); one longer is a body line, one with fewer Chinese characters a fragment (和)."""
+    return len(line) <= r.plain_max and len(_HAN.findall(line)) >= r.plain_min_han
 
 
 def _wrap_width(lines: list[str], min_chars: int, share: float = 0.3, at_least: int = 10) -> float:
