@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 TYPES = ("problem", "measure", "experience", "other")
 CUE_TYPES = TYPES[:3]
 #: the type a rule sets other than other (boilerplate, bare_heading, statute_part: other)
-RULE_TYPES = {"statute_duty": "measure"}
+RULE_TYPES = {"statute_duty": "measure", "statute_item": "measure"}
 
 
 def rule_type(rule: str) -> str:
@@ -749,19 +749,29 @@ class Featurizer:
         """Rules for a statute's sentences (annotate.statute), which the model, trained on essays, misreads.
 
         Its title and part titles (某市物业管理条例, 第五章 保育教育) name a topic: other, not the experience
-        their words suggest (its list items （一）… are headings to the structure stage, and are duties). A
-        sentence that lays down a duty or a ban (应当, 不得 ...) prescribes: measure, with the modal as
-        evidence, though the model reads a ban full of problem words (欠交, 纠纷未解决) as a problem and a
-        short one (禁止垂钓) as other, at up to 0.99."""
+        their words suggest. A sentence that lays down a duty or a ban (应当, 不得 ...) prescribes: measure,
+        with the modal as evidence, though the model reads a ban full of problem words (欠交, 纠纷未解决) as a
+        problem and a short one (禁止垂钓) as other, at up to 0.99. So do the list items of a duty that
+        ends with a colon (…应当履行下列职责： （一）组织开展考核；): each is one of its duties, whatever its
+        own words, with the lead-in's modal as evidence."""
         spec = self.cfg.annotate.statute
         part = re.compile(spec.part).match  # re keeps compiled patterns
         duty = re.compile(spec.duty).search if spec.duty else None
+        item = re.compile(spec.item).match if spec.item else None
+        lead: str | None = None  # the modal of the duty whose list items follow
         for i, text in enumerate(texts):
+            found = duty(text) if duty is not None else None
+            if item is not None and item(text):
+                if lead and not rules[i] and not found:
+                    rules[i] = "statute_item"
+                    cues[i].append(f"statute:item_of:{lead}")
+            else:
+                lead = found.group(0) if found and text.rstrip().endswith(("：", ":")) else None
             if rules[i]:
                 continue
             if part(text):
                 rules[i] = "statute_part"
-            elif duty is not None and (found := duty(text)):
+            elif found:
                 rules[i] = "statute_duty"
                 cues[i].append(f"statute:duty:{found.group(0)}")
 

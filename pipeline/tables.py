@@ -78,8 +78,9 @@ SENTENCES = pa.schema([
     col("type", pa.string(), "problem | measure | experience | other"),
     col("type_score", pa.float32(), "probability of the chosen type, 0..1"),
     col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, heading:kind:text, "
-        "rule:name (a rule set the type: boilerplate, bare_heading and statute_part other, statute_duty measure), "
-        "genre:statute (the statute prior applied) and statute:duty:X (X the modal of a statute's duty: 应当, 不得 ...)"),
+        "rule:name (a rule set the type: boilerplate, bare_heading and statute_part other, statute_duty and "
+        "statute_item measure), genre:statute (the statute prior applied), statute:duty:X (X the modal of a "
+        "statute's duty: 应当, 不得 ...) and statute:item_of:X (a list item of such a duty)"),
     col("method", pa.string(), "rule | model | both"),
     col("themes", pa.list_(pa.string()), "seeded theme ids matched (discovered themes are in sentence_themes)"),
 ])
