@@ -12,7 +12,7 @@ import pytest
 from pipeline import ingest
 from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.ingest import formats
-from pipeline.ingest.formats import find_column
+from pipeline.ingest.formats import find_columns
 from pipeline.ingest.normalize import normalize
 from pipeline.structure import split
 
@@ -65,6 +65,19 @@ def test_chinese_encodings_are_detected(tmp_path, encoding):
     (art,) = res.articles
     assert art["text"][:200] == normalize(text)[: len(art["text"][:200])] or normalize(text).find(art["text"][:200]) >= 0
     assert "encoding" in art and "replaced" not in art["encoding"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_bom_less_utf16_of_mostly_chinese_text_is_read(tmp_path, encoding):
+    """A few ASCII digits give NULs on one parity only, too few for the ASCII-share test: the decoding,
+    nearly all Han and punctuation, tells it from binary data."""
+    p = tmp_path / "report.txt"
+    p.write_bytes((BODY * 3).encode(encoding))
+    (art,) = read(p).articles
+    assert art["encoding"] == encoding and BODY[:20] in art["text"]
+    q = tmp_path / "noise.txt"
+    q.write_bytes(bytes(range(1, 256)) * 8 + b"\x00\x00")
+    assert only_error(read(q))["error"].startswith("looks like a binary file")
 
 
 def test_big5_traditional_becomes_simplified(tmp_path):
@@ -568,6 +581,21 @@ def test_encrypted_pdf(tmp_path):
     assert "encrypted" in err["error"] and "password" in err["hint"]
 
 
+def test_gbk_file_and_folder_names_give_titles_and_regions(tmp_path):
+    """A Windows zip unpacked on Linux leaves GBK bytes in names: they are read as Chinese for the title and
+    the region hint, while source_path keeps its escapes (two names never show as one)."""
+    folder = os.path.join(os.fsencode(tmp_path), "杭州市".encode("gbk"))
+    os.mkdir(folder)
+    path = os.path.join(folder, "社区治理调研报告.txt".encode("gbk"))
+    with open(path, "wb") as fh:
+        fh.write((BODY * 3).encode("gb18030"))
+    (art,) = read(Path(os.fsdecode(path)), tmp_path).articles
+    assert art["title"] == "社区治理调研报告" and "杭州市" in art["region_hint"]
+    assert art["source_path"].startswith("\\xba\\xbc")
+    assert ingest.readable_name("北京".encode("utf-8")) == "北京"
+    assert ingest.readable_name(b"caf\xe9") == "caf\\xe9"  # not Chinese in GB18030 either: escaped
+
+
 # ------------------------------------------------------------------------------------ collections
 
 def test_jsonl_record_with_traditional_characters(tmp_path):
@@ -612,12 +640,25 @@ def test_collection_columns_of_default_yaml_are_the_built_in_defaults():
     assert load_config().ingest.collections == IngestConfig().collections
 
 
-def test_find_column_prefers_earlier_candidates_and_exact_names():
-    assert find_column(["text", "content"], ["content", "text"]) == "content"
-    assert find_column(["Content ", "content"], ["content"]) == "content"
-    assert find_column(["Content "], ["content"]) == "Content "
-    assert find_column(["正文"], ["content", "正文"]) == "正文"
-    assert find_column(["x"], ["content"]) is None
+def test_find_columns_prefers_earlier_candidates_and_exact_names():
+    assert find_columns(["text", "content"], ["content", "text"]) == ["content", "text"]
+    assert find_columns(["Content ", "content"], ["content"]) == ["content"]
+    assert find_columns(["Content "], ["content"]) == ["Content "]
+    assert find_columns(["正文"], ["content", "正文"]) == ["正文"]
+    assert find_columns(["x"], ["content"]) == []
+
+
+def test_each_row_takes_the_first_text_column_it_fills(tmp_path):
+    """A collection merged from two exports: one names its text content, the other 正文; no row is lost."""
+    p = tmp_path / "merged.jsonl"
+    p.write_text(json.dumps({"标题": "甲", "正文": BODY, "地区": "杭州市"}, ensure_ascii=False) + "\n"
+                 + json.dumps({"title": "乙", "content": BODY[::-1]}, ensure_ascii=False) + "\n"
+                 + json.dumps({"title": "丙", "content": "", "正文": ""}, ensure_ascii=False) + "\n", encoding="utf-8")
+    res = read(p)
+    assert [(a["title"], a["text"][:5]) for a in res.articles] == [("甲", BODY[:5]), ("乙", BODY[::-1][:5])]
+    assert "杭州市" in res.articles[0]["region_hint"]
+    (err,) = res.errors
+    assert "1 rows have an empty 'content' or '正文'" in err["error"]
 
 
 def test_ragged_csv(tmp_path):
@@ -640,6 +681,24 @@ def test_xlsx_collection(tmp_path):
     wb.save(p)
     (art,) = read(p).articles
     assert art["title"] == "调研" and art["date"] == "2023-05-01" and art["year"] == 2023
+
+
+def test_every_worksheet_of_a_workbook_is_read(tmp_path):
+    """A notes sheet first, then one sheet per year with its own header: no sheet is left out."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["本表收录各街道报送的经验材料。"])
+    for year, title in ((2022, "甲街道"), (2023, "乙街道")):
+        ws = wb.create_sheet(str(year))
+        ws.append(["年份", "标题", "正文"])
+        ws.append([year, title, BODY])
+    p = tmp_path / "materials.xlsx"
+    wb.save(p)
+    res = read(p)
+    assert [(a["title"], a["year"]) for a in res.articles] == [("甲街道", 2022), ("乙街道", 2023)]
+    assert not res.errors  # the notes sheet's one line is its header: no rows
 
 
 @needs_shared

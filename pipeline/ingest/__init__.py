@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.ingest import compilation, formats, metadata
 from pipeline.ingest.boilerplate import chrome_sample, cleaner, repeated_lines
 from pipeline.ingest.formats import IngestError
-from pipeline.ingest.normalize import normalize
+from pipeline.ingest.normalize import IDEOGRAPH, normalize
 from pipeline.structure import join_broken_lines
 
 _FORMAT_NAMES = {".htm": "html"}
@@ -233,7 +233,22 @@ def _names(path: Path, root: Path) -> list[str]:
         parts = [path.name]
     prefix = [root.name] if root != path and root.name else []
     names = [*prefix, *parts[:-1], Path(parts[-1]).stem]
-    return [os.fsencode(n).decode("utf-8", "backslashreplace") for n in names]
+    return [readable_name(os.fsencode(n)) for n in names]
+
+
+def readable_name(raw: bytes) -> str:
+    """A file or folder name's bytes as text for titles, years and region hints: UTF-8, else GB18030 when
+    that gives Chinese (names from a Windows zip unpacked on Linux: 北京市/工作报告.txt in GBK), else UTF-8
+    with \\xNN escapes. source_path keeps the escapes, so two names never show as one."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
+    return text if IDEOGRAPH.search(text) else raw.decode("utf-8", "backslashreplace")
 
 
 def _top_folder(names: list[str], root: Path, path: Path) -> str | None:

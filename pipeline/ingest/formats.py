@@ -56,6 +56,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
 _CHINESE = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "hz": "gb18030",
             "big5": "big5hkscs", "big5hkscs": "big5hkscs", "cp950": "big5hkscs"}
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+_UTF16_TEXT = re.compile(r"[\u3400-\u9fff\x20-\x7e\t\n\r\u3000-\u303f\uff00-\uffef\u2010-\u2027]")
 _BINARY = ("looks like a binary file, not text",
            "check the file: it may be an image, archive or office file with a text extension; "
            "rename it with its real extension or remove it from the corpus")
@@ -71,15 +72,20 @@ def _label(name: str, replaced: int) -> str:
 
 
 def _looks_utf16(prefix: bytes) -> str | None:
-    """utf-16-le/-be when NUL bytes sit on one parity only (BOM-less UTF-16 text with ASCII in it)."""
-    even, odd = prefix[0::2], prefix[1::2]
+    """utf-16-le/-be for BOM-less UTF-16: NUL bytes on one parity only (text with ASCII in it), or mostly
+    on one (Chinese text with a few digits: 一 is U+4E00) when the decoding is nearly all Han, ASCII and
+    CJK punctuation (binary data has NULs on both parities, or decodes to other characters)."""
     if len(prefix) < 4:
         return None
+    even, odd = prefix[0::2], prefix[1::2]
     e, o = even.count(0) / len(even), odd.count(0) / max(1, len(odd))
-    if o > 0.2 and e < 0.02:
-        return "utf-16-le"
-    if e > 0.2 and o < 0.02:
-        return "utf-16-be"
+    for name, nul, other in (("utf-16-le", o, e), ("utf-16-be", e, o)):
+        if nul > 0.2 and other < 0.02:
+            return name
+        if nul > 2 * other:
+            sample = prefix[: len(prefix) // 2 * 2].decode(name, "replace")
+            if len(_UTF16_TEXT.findall(sample)) >= 0.95 * len(sample):
+                return name
     return None
 
 
@@ -765,6 +771,8 @@ def _records_jsonl(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict
 
 
 def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str | None, list[IngestError]]:
+    """Rows of every worksheet, each under its own header row (a workbook often holds one sheet per year
+    or region, or a notes sheet before the data); the header is all sheets' columns, first sheet first."""
     import openpyxl
 
     check_zip(len(data), data, cfg)
@@ -773,34 +781,37 @@ def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict]
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on broken workbooks
         raise IngestError("read", f"cannot open the workbook ({type(exc).__name__}: {exc})",
                           "open it in Excel/LibreOffice and save it again as .xlsx") from None
-    ws = wb.worksheets[0]
-    it = ws.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in next(it, ())]
-    rows = [dict(zip(header, r)) for r in it if any(v not in (None, "") for v in r)]
+    header: dict[str, None] = {}
+    rows: list[dict] = []
+    for ws in wb.worksheets:
+        it = ws.iter_rows(values_only=True)
+        names = [str(h).strip() if h is not None else "" for h in next(it, ())]
+        header.update(dict.fromkeys(n for n in names if n))
+        rows += [dict(zip(names, r)) for r in it if any(v not in (None, "") for v in r)]
     wb.close()
-    return header, rows, None, []
+    return list(header), rows, None, []
 
 
 _RECORDS = {".csv": _records_csv, ".jsonl": _records_jsonl, ".xlsx": _records_xlsx}
 
 
-def _cell(row: dict, column: str | None) -> Any:
-    if not column:
-        return None
-    value = row.get(column)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return value
+def _cell(row: dict, columns: list[str]) -> Any:
+    """The row's value in the first of the columns where it has one (None if none has)."""
+    for column in columns:
+        value = row.get(column)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return value
+    return None
 
 
-def find_column(header: list[str], candidates: list[str]) -> str | None:
-    """The first candidate the header has: exact name first, then ignoring case and outer spaces."""
+def find_columns(header: list[str], candidates: list[str]) -> list[str]:
+    """Every candidate the header has, in the candidates' order: exact names, else ignoring case and outer
+    spaces. A collection merged from several exports names its text content in one row and 正文 in
+    another: each row takes the first of them it fills."""
     present = set(header)
-    for name in candidates:
-        if name in present:
-            return name
     folded = {h.strip().casefold(): h for h in reversed(header)}
-    return next((folded[c.strip().casefold()] for c in candidates if c.strip().casefold() in folded), None)
+    found = (c if c in present else folded.get(c.strip().casefold()) for c in candidates)
+    return list(dict.fromkeys(c for c in found if c is not None))
 
 
 def read_collection(data: bytes, path: Path, cfg: IngestConfig) -> Extracted:
@@ -810,23 +821,24 @@ def read_collection(data: bytes, path: Path, cfg: IngestConfig) -> Extracted:
         raise IngestError("extract", f"no ingest.collections entry matches {path.name!r}",
                           "add a mapping (glob, text column, ...) for this file to ingest.collections in the config")
     header, rows, enc, errors = _RECORDS[path.suffix.lower()](data, cfg)
-    columns = {k: find_column(header, getattr(mapping, k)) for k in COLUMN_FIELDS}
-    text_column = columns.pop("text")
-    if text_column is None:
+    columns = {k: find_columns(header, getattr(mapping, k)) for k in COLUMN_FIELDS}
+    text_columns = columns.pop("text")
+    if not text_columns:
         tried = ", ".join(map(repr, mapping.text))
         raise IngestError("extract", f"no text column: none of {tried} found; available columns: "
                                      f"{', '.join(map(repr, header)) or '(none)'}",
                           f"add the column holding the text to ingest.collections[glob={mapping.glob!r}].text")
     units, empty = [], []
     for i, row in enumerate(rows):
-        text = _cell(row, text_column)
+        text = _cell(row, text_columns)
         if text is None:
             empty.append(i + 1)
             continue
         meta = {k: _cell(row, column) for k, column in columns.items()}
         units.append(Unit(str(text), {k: v for k, v in meta.items() if v is not None}, row=i))
     if empty:
-        errors.append(IngestError("extract", f"{len(empty)} rows have an empty {text_column!r} (rows {_some(empty)})",
+        errors.append(IngestError("extract", f"{len(empty)} rows have an empty {' or '.join(map(repr, text_columns))} "
+                                             f"(rows {_some(empty)})",
                                   "those rows were skipped; fill the text or remove them"))
     return Extracted(units, enc, errors)
 
