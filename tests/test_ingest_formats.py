@@ -214,6 +214,46 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
     assert text.index("一、基本情况") < text.index(BODY[:20]) < text.index("网格党支部 | 1100个") < text.index("二、存在问题")
 
 
+W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def _xml(fragment: str):
+    """A WordprocessingML element from a fragment, the w: namespace declared on its first tag."""
+    from docx.oxml import parse_xml
+
+    return parse_xml(fragment if W_NS in fragment else fragment.replace(">", f" {W_NS}>", 1))
+
+
+def test_docx_text_as_word_shows_it(tmp_path):
+    """Tracked insertions, content controls (block and inline), smart tags and text boxes are the
+    document's text; tracked deletions and a text box's VML copy are not (python-docx's Paragraph.text
+    drops the first four and never reads the last)."""
+    import docx
+
+    mc = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    d = docx.Document()
+    p = d.add_paragraph("社区议事会")
+    p._p.append(_xml('<w:ins w:id="1" w:author="a"><w:r><w:t>每月召开一次。</w:t></w:r></w:ins>'))
+    p._p.append(_xml('<w:del w:id="2" w:author="a"><w:r><w:delText>每季度召开。</w:delText></w:r></w:del>'))
+    d.element.body.insert(len(d.element.body) - 1, _xml(
+        '<w:sdt><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>填报单位：某街道办事处</w:t></w:r></w:p></w:sdtContent></w:sdt>'))
+    q = d.add_paragraph("发布于")
+    q._p.append(_xml('<w:smartTag w:uri="u" w:element="date"><w:r><w:t>2023年5月</w:t></w:r></w:smartTag>'))
+    q._p.append(_xml('<w:sdt><w:sdtContent><w:r><w:t>，全文如下。</w:t></w:r></w:sdtContent></w:sdt>'))
+    box = '<w:txbxContent><w:p><w:r><w:t>中共某市委组织部文件</w:t></w:r></w:p></w:txbxContent>'
+    r = d.add_paragraph("正文第一段。")
+    r._p.append(_xml(f'<w:r {W_NS} {mc}><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing>{box}</w:drawing>'
+                     f'</mc:Choice><mc:Fallback><w:pict>{box}</w:pict></mc:Fallback></mc:AlternateContent></w:r>'))
+    t = d.add_table(rows=1, cols=2)
+    t.cell(0, 0).text = "指标"
+    t.cell(0, 1).paragraphs[0]._p.append(_xml('<w:ins w:id="3" w:author="a"><w:r><w:t>1100个</w:t></w:r></w:ins>'))
+    path = tmp_path / "tracked.docx"
+    d.save(path)
+    (unit,) = formats.read_docx(path.read_bytes(), CFG.ingest).units
+    assert unit.text.split("\n") == ["社区议事会每月召开一次。", "填报单位：某街道办事处", "发布于2023年5月，全文如下。",
+                                     "正文第一段。", "中共某市委组织部文件", "指标 | 1100个"]
+
+
 def test_docx_template_metadata_is_not_the_documents(tmp_path):
     """python-docx's template says it was created on 2013-12-23 by python-docx: neither is the document's."""
     import datetime

@@ -16,6 +16,7 @@ import math
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,6 +294,54 @@ def check_zip(path_size: int, data: bytes, cfg: IngestConfig) -> zipfile.ZipFile
     return zf
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+#: wrappers whose content is the document's own (content controls, custom XML, smart tags)
+_DOCX_WRAPPERS = {_W + "sdt", _W + "sdtContent", _W + "customXml", _W + "smartTag"}
+#: inside a paragraph: text that is not the document's (deletions, text moved away), a text box (its own
+#: paragraphs, read after this one) and markup-compatibility fallbacks (a second copy of a text box)
+_DOCX_NOT_TEXT = {_W + "del", _W + "moveFrom", _W + "txbxContent", _MC + "Fallback", _W + "pPr", _W + "rPr",
+                  _W + "instrText", _W + "delText"}
+_DOCX_CHARS = {_W + "tab": "\t", _W + "ptab": "\t", _W + "br": "\n", _W + "cr": "\n", _W + "noBreakHyphen": "-"}
+
+
+def _docx_blocks(parent) -> Iterator:
+    """The w:p and w:tbl elements of a body or a table cell in document order, including those inside
+    content controls and custom XML (python-docx's paragraphs leave those out: a form or a template's
+    fields lose their text)."""
+    for child in parent.iterchildren():
+        if child.tag in (_W + "p", _W + "tbl"):
+            yield child
+        elif child.tag in _DOCX_WRAPPERS:
+            yield from _docx_blocks(child)
+
+
+def _docx_text(p) -> str:
+    """A paragraph's text as Word shows it with its changes accepted: runs anywhere below it (tracked
+    insertions, hyperlinks, fields' results, content controls, smart tags), without tracked deletions;
+    python-docx's Paragraph.text drops inserted runs and those under content controls."""
+    out: list[str] = []
+    stack = [iter(p)]
+    while stack:
+        el = next(stack[-1], None)
+        if el is None:
+            stack.pop()
+        elif el.tag == _W + "t":
+            out.append(el.text or "")
+        elif el.tag in _DOCX_CHARS:
+            out.append(_DOCX_CHARS[el.tag])
+        elif el.tag not in _DOCX_NOT_TEXT and len(el):
+            stack.append(iter(el))
+    return "".join(out)
+
+
+def _docx_text_boxes(p) -> list[str]:
+    """Lines of the text boxes anchored in a paragraph (a red-header notice's issuer, a sidebar), each
+    box once (a box is often written twice: the drawing and its VML fallback)."""
+    boxes = [b for b in p.iter(_W + "txbxContent") if not any(a.tag == _MC + "Fallback" for a in b.iterancestors())]
+    return [t for box in boxes for el in _docx_blocks(box) if el.tag == _W + "p" for t in [_docx_text(el).strip()] if t]
+
+
 def _docx_table_lines(tbl) -> list[str]:
     from docx.table import Table
 
@@ -303,8 +352,12 @@ def _docx_table_lines(tbl) -> list[str]:
             if id(cell._tc) in seen:  # merged cells repeat the same element
                 continue
             seen.add(id(cell._tc))
-            inner = [t for t in (p.text.strip() for p in cell.paragraphs) if t]
-            inner += [line for t in cell.tables for line in _docx_table_lines(Table(t._tbl, cell))]
+            inner = []
+            for el in _docx_blocks(cell._tc):
+                if el.tag == _W + "p":
+                    inner += [t for t in [_docx_text(el).strip()] if t]
+                else:
+                    inner += _docx_table_lines(Table(el, cell))
             cells.append(" ".join(inner))
         if any(cells):
             lines.append(" | ".join(cells))
@@ -327,19 +380,18 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
         raise IngestError("extract", f"cannot parse the .docx ({type(exc).__name__}: {exc})", _DOCX_HINT) from None
     lines: list[str] = []
     headings: list[tuple[str, int]] = []
-    body = document.element.body
     number = _DocxNumbering(document)
-    for child in body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
+    for child in _docx_blocks(document.element.body):
+        if child.tag == _W + "p":
             para = Paragraph(child, document)
             style = _docx_style(para)  # looked up once: the numbering and the heading level both read it
-            line = number.marker(para, style) + para.text
+            line = number.marker(para, style) + _docx_text(child)
             lines.append(line)
             level = _docx_heading_level(para, style)
             if level and line.strip():
                 headings.append((line.strip(), level))
-        elif tag == "tbl":
+            lines += _docx_text_boxes(child)
+        else:
             lines.extend(_docx_table_lines(Table(child, document)))
     meta = {**_docx_properties(document.core_properties), "headings": headings}
     return Extracted([Unit("\n".join(lines), meta)], None)
