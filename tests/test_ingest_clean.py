@@ -160,6 +160,7 @@ def test_normal_report_and_reference_lists_are_not_split():
 @pytest.mark.parametrize("text, date", [
     ("2021年9月29日", "2021-09-29"), ("发布于2021-09-29 14:26", "2021-09-29"), ("2021.9.2", "2021-09-02"),
     ("2023年12月", "2023-12"), ("2021年13月40日", None), ("编号1003-9082", None),
+    ("二〇二四年三月十五日", "2024-03-15"), ("二○二三年十二月三十一日", "2023-12-31"), ("二〇二四年十三月一日", None),
 ])
 def test_parse_date(text, date):
     assert metadata.parse_date(text) == date
@@ -171,6 +172,19 @@ def test_cn_numbers_and_titles():
     assert not metadata.looks_like_title("各位代表：")
     assert not metadata.looks_like_title("一、总体要求")
     assert not metadata.looks_like_title("我们建立了网格党支部。")
+
+
+def test_an_official_document_is_dated_by_its_signature(tmp_path):
+    """A 方案 or 通知 states its date below the issuer at its end, not at its head; a date inside a closing
+    sentence is not a signature."""
+    p = tmp_path / "实施方案.txt"
+    body = "某区关于深化党建引领基层治理的实施方案\n\n" + "".join(f"{n}、工作目标\n{ARTICLE}\n\n" for n in "一二三四五六七八")
+    p.write_text(body + "中共某区委办公室\n二〇二四年三月十五日\n", encoding="utf-8")
+    (art,) = ingest.read_file(p, p.parent, CFG).articles
+    assert (art["date"], art["year"]) == ("2024-03-15", 2024)
+    p.write_text(body + "会议于2024年3月15日召开。\n", encoding="utf-8")
+    (art,) = ingest.read_file(p, p.parent, CFG).articles
+    assert art["date"] is None
 
 
 def test_year_from_folder_when_the_text_has_no_date(tmp_path):

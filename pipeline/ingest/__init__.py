@@ -289,7 +289,7 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
                 title = str(meta["id"]) if meta.get("id") is not None else names[-1]
         date = (stated_date or metadata.date_line(body_head) or metadata.normalise_date(meta.get("date"))
                 or metadata.parse_date(names[-1]) or metadata.first_date(body_head if parts else head)
-                or metadata.normalise_date(meta.get("created")))
+                or metadata.signed_date(cleaned) or metadata.normalise_date(meta.get("created")))
         year = (metadata.year_of(date) or metadata.to_year(meta.get("year")) or metadata.title_year(title)
                 or metadata.year_in_names(reversed(names)))
         region = [*names, str(meta["region"])] if meta.get("region") else names

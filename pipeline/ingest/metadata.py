@@ -2,8 +2,9 @@
 
 Rules (first that yields a value wins):
 - date: a 发布时间/日期 line in the head > a date given by the container (html meta, collection column) >
-  a date in the file name (条例(2021-09-29).md) > the first full date in the head lines > docx/pdf
-  creation date.
+  a date in the file name (条例(2021-09-29).md) > the first full date in the head lines > the date an
+  official document is signed on, a line of its own among its last lines (中共某区委办公室 / 2024年3月15日)
+  > docx/pdf creation date. Dates may be written in Chinese numerals (二〇二四年三月十五日).
 - year: year of the date > collection column > a year in the title (1954年…报告) > a year in the file
   name, then in folder names from the deepest up (city-reports-2024/北京.txt -> 2024: the publication
   year of the report, although it reviews 2023).
@@ -19,6 +20,9 @@ _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "九": 9}
 _FULL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 _MONTH_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月|[-/.](\d{1,2})(?![-/.\d]))")
+_CN_DATE = re.compile(r"([一二三四五六七八九〇零○]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
+_SIGNED = re.compile(r"\s*[（(]?\s*(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}"
+                     r"|[一二三四五六七八九〇零○]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日)\s*[)）]?\s*")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _TITLE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年|—|-|–)")
 _DATE_LINE = re.compile(r"(?:发布|发表|更新|发文|成文|印发|公布|上传)(?:时间|日期)|^\s*(?:日期|时间)\s*[:：]")
@@ -55,6 +59,11 @@ def parse_date(text: str) -> str | None:
     for m in _FULL_DATE.finditer(text):
         y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if 1 <= mo <= 12 and 1 <= d <= 31:
+            return f"{y:04d}-{mo:02d}-{d:02d}"
+    for m in _CN_DATE.finditer(text):
+        y = int("".join(str(_CN_DIGITS.get(c, 0)) for c in m.group(1).replace("○", "〇")))
+        mo, d = cn_number(m.group(2)), cn_number(m.group(3))
+        if 1900 <= y < 2100 and mo and d and 1 <= mo <= 12 and 1 <= d <= 31:
             return f"{y:04d}-{mo:02d}-{d:02d}"
     for m in _MONTH_DATE.finditer(text):
         mo = int(m.group(2) or m.group(3))
@@ -133,6 +142,14 @@ def first_date(lines: list[str], max_chars: int = 100) -> str | None:
         if d and len(d) == 10:
             return d
     return None
+
+
+def signed_date(text: str, n: int = 6) -> str | None:
+    """The date an official document (通知, 方案, 意见) is signed on: a line that is only a date among its
+    last n non-empty lines, below the issuer (中共某区委办公室 / 2024年3月15日); such documents state no date
+    at their head."""
+    tail = [line for line in text[-2000:].split("\n") if line.strip()][-n:]
+    return next((parse_date(line) for line in reversed(tail) if _SIGNED.fullmatch(line)), None)
 
 
 def source_line(lines: list[str]) -> str | None:
