@@ -1,16 +1,19 @@
 """Word 97-2003 (.doc) and WPS (.wps) files: pipeline/ingest/worddoc.py.
 
 The fixture tests/data/word/天津-excerpt.doc is real text (the start of the 天津 2024 work report, with a
-table, a hyperlink field and document properties) saved as .doc by LibreOffice (tests/data/word/build.py);
+table, a hyperlink field, document properties and one paragraph in the Heading 1 style) saved as .doc by
+LibreOffice (tests/data/word/build.py);
 the piece-table details LibreOffice never writes (8-bit pieces, text after the main document, nested
 fields) are checked on streams built here byte by byte.
 """
 from __future__ import annotations
 
+import io
 import shutil
 import struct
 from pathlib import Path
 
+import olefile
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +27,27 @@ from pipeline.structure import split
 CFG = load_config()
 FIXTURE = Path(__file__).resolve().parent / "data" / "word" / "天津-excerpt.doc"
 DATA = FIXTURE.read_bytes()
+HEADING = "一、2023年工作回顾"  # the fixture's one paragraph in the Heading 1 style
+
+
+def stream_at(name: str) -> tuple[int, bytes]:
+    """Where a stream of the fixture lies in the file, and its bytes (LibreOffice writes each in one run of
+    sectors, so patching the file there patches the stream)."""
+    with olefile.OleFileIO(io.BytesIO(DATA)) as ole:
+        stream = ole.openstream(name).read()
+    at = DATA.index(stream[:512])
+    assert DATA[at: at + len(stream)] == stream
+    return at, stream
+
+
+WORD_AT, WORD = stream_at("WordDocument")
+TABLE_AT, TABLE = stream_at("1Table")
+FIB = worddoc._fib(WORD)
+FKP_PAGES = struct.unpack_from("<2I", TABLE, FIB["fc_papx"] + 12)  # its PlcBtePapx: 3 offsets, then 2 page numbers
+
+
+def patched(at: int, new: bytes) -> bytes:
+    return DATA[:at] + new + DATA[at + len(new):]
 
 
 def read(path: Path) -> ingest.FileResult:
@@ -137,6 +161,127 @@ def test_damaged_word_files_never_crash(tmp_path, cut, flips):
     result = read(p)
     assert len(result.articles) + len(result.errors) >= 1
     assert not any("please report" in e["hint"] for e in result.errors), result.errors
+    assert all(1 <= level <= 9 for art in result.articles for level in art["headings"].values())
+
+
+# ---------------------------------------------------------------- paragraph styles
+
+def test_the_heading_style_paragraph_is_the_only_heading():
+    text, meta = worddoc.read_word_binary(DATA)
+    assert meta["headings"] == [(HEADING, 1)] and HEADING in text.split("\n")
+
+
+def test_style_headings_reach_the_structure_stage(tmp_path):
+    """Ingest passes them on (as for .docx): the styled line is the heading, and the table rows, short
+    lines without clause punctuation, are no longer taken for headings."""
+    p = tmp_path / "天津.doc"
+    p.write_bytes(DATA)
+    (art,) = read(p).articles
+    assert art["headings"] == {HEADING: 1}
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert [(s["heading"], s["level"]) for s in sections] == [("", 0), (HEADING, 1)]
+
+
+def test_a_styled_heading_without_a_marker_is_found_by_its_style(tmp_path):
+    """回顾：2023年工作 has clause punctuation, so only its Heading 1 style makes it a heading."""
+    old = HEADING.encode("utf-16-le")
+    p = tmp_path / "天津.doc"
+    p.write_bytes(DATA.replace(old, "回顾：2023年工作 ".encode("utf-16-le")))
+    (art,) = read(p).articles
+    assert art["headings"] == {"回顾：2023年工作": 1}
+    assert "回顾：2023年工作" in [s["heading"] for s in split(art["text"], CFG.structure, art["headings"])[0]]
+    assert "回顾：2023年工作" not in [s["heading"] for s in split(art["text"], CFG.structure)[0]]
+
+
+def fib_pair(index: int, fc: int, lcb: int) -> tuple[int, bytes]:
+    """The file position of the FIB's index-th (fc, lcb) pair (after its 16- and 32-bit arrays, [MS-DOC]
+    2.5.1) and the bytes that set it."""
+    (csw,) = struct.unpack_from("<H", WORD, 32)
+    (cslw,) = struct.unpack_from("<H", WORD, 34 + 2 * csw)
+    pairs = 34 + 2 * csw + 2 + 4 * cslw + 2
+    assert struct.unpack_from("<II", WORD, pairs + 8 * 33) == (FIB["fc_clx"], FIB["lcb_clx"])
+    return WORD_AT + pairs + 8 * index, struct.pack("<II", fc, lcb)
+
+
+def heading_papx() -> tuple[int, int]:
+    """The file positions of the heading's BxPap (its bOffset) and of its PAPX's istd, in the FKP page."""
+    pn = FKP_PAGES[0]  # the first page holds it
+    page = WORD[pn * 512: pn * 512 + 512]
+    crun = page[511]
+    for i in range(crun):
+        bx = 4 * (crun + 1) + 13 * i
+        at = 2 * page[bx]
+        istd = at + (1 if page[at] else 2)  # PapxInFkp: cb, a second cb when the first is 0, then the istd
+        if at and struct.unpack_from("<H", page, istd)[0] == 1:
+            return WORD_AT + pn * 512 + bx, WORD_AT + pn * 512 + istd
+    raise AssertionError("no paragraph in Heading 1")
+
+
+@pytest.mark.parametrize("damage", [
+    "style sheet out of the table", "style sheet header too long", "style sheet cut short", "no FKP pages",
+    "FKP page out of the file", "FKP page with too many runs", "PAPX out of its page", "PAPX of a missing style",
+])
+def test_a_damaged_style_sheet_or_fkp_gives_the_text_without_headings(tmp_path, damage):
+    stsh, plc = TABLE_AT + FIB["fc_stsh"], TABLE_AT + FIB["fc_papx"]
+    at, new = {
+        "style sheet out of the table": fib_pair(1, len(TABLE) + 4096, FIB["lcb_stsh"]),
+        "style sheet header too long": (stsh, struct.pack("<H", 0xFFFF)),
+        "style sheet cut short": fib_pair(1, FIB["fc_stsh"], 200),
+        "no FKP pages": fib_pair(13, FIB["fc_papx"], 0),
+        "FKP page out of the file": (plc + 12, struct.pack("<2I", 10 ** 6, 10 ** 6)),
+        "FKP page with too many runs": (WORD_AT + FKP_PAGES[0] * 512 + 511, b"\xff"),
+        "PAPX out of its page": (heading_papx()[0], b"\xff"),
+        "PAPX of a missing style": (heading_papx()[1], b"\xff\xff"),
+    }[damage]
+    p = tmp_path / "坏样式.doc"
+    p.write_bytes(patched(at, new))
+    text, meta = worddoc.read_word_binary(p.read_bytes())
+    assert text == worddoc.read_word_binary(DATA)[0] and meta["headings"] == []
+    (art,) = read(p).articles
+    assert art["headings"] == {} and HEADING in art["text"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(flips=st.lists(st.tuples(st.sampled_from(["stsh", "fkp"]), st.integers(0, 2 ** 16), st.integers(0, 255)),
+                      min_size=1, max_size=30))
+def test_damaged_styles_never_change_the_text(flips):
+    """Bytes flipped in the style sheet and the FKP pages (not in the text): the same text, and headings
+    of levels 1-9 drawn from its paragraphs, or none."""
+    data = bytearray(DATA)
+    for where, pos, value in flips:
+        if where == "stsh":
+            data[TABLE_AT + FIB["fc_stsh"] + pos % FIB["lcb_stsh"]] = value
+        else:
+            data[WORD_AT + FKP_PAGES[pos % 2] * 512 + pos % 512] = value
+    text, meta = worddoc.read_word_binary(bytes(data))
+    assert text == worddoc.read_word_binary(DATA)[0]
+    lines = set(text.split("\n"))
+    assert all(line in lines and 1 <= level <= 9 for line, level in meta["headings"])
+
+
+def test_style_levels_follow_the_based_on_chain_and_stop_at_a_cycle():
+    """Heading 2 (sti 2); a user style named 标题 3; styles based on them, on each other (a cycle), or on
+    a missing style."""
+    styles = [(None, 0x0FFF), (2, 0), (3, 0x0FFF), (None, 1), (None, 3), (None, 6), (None, 5), (None, 40), None]
+    assert worddoc._heading_levels(styles) == {1: 2, 2: 3, 3: 2, 4: 2}
+
+
+def stsh(*styles: tuple[int, int, str]) -> bytes:
+    """A style sheet of (sti, istdBase, name) styles, each STD a 10-byte base and the name's Xstz; (0, 0, "")
+    is an empty slot."""
+    out = struct.pack("<HHH", 4, len(styles), 10)
+    for sti, base, name in styles:
+        std = struct.pack("<HH6x", sti, base << 4 | 1) + struct.pack("<H", len(name)) + \
+            name.encode("utf-16-le") + b"\0\0" if sti else b""
+        out += struct.pack("<H", len(std)) + std
+    return out
+
+
+def test_heading_styles_are_told_by_sti_or_by_name():
+    sheet = stsh((0, 0xFFF, "Normal"), (1, 0, "Heading 1"), (0, 0, ""), (0xFFE, 0, "标题 4,H4"),
+                 (0xFFE, 0, "heading3"), (0xFFE, 1, "Heading 1 Char"), (0xFFE, 0, "Heading"), (9, 0, "标题 9"))
+    levels = worddoc._heading_levels(worddoc._styles(sheet))
+    assert levels == {1: 1, 3: 4, 4: 3, 5: 1, 7: 9}
 
 
 # ---------------------------------------------------------------- the piece table, byte by byte
@@ -203,3 +348,4 @@ def test_a_folder_with_doc_and_wps_files_runs_through_the_pipeline(tmp_path):
     assert errors["source_path"].tolist() == ["坏.doc"]
     problems = sentences[sentences["text"].str.contains("产业结构调整任重道远")]
     assert len(problems) == 2 and (problems["type"] == "problem").all()
+    assert set(tables.load(tmp_path / "out", "sections")["heading"]) == {"", HEADING}  # the styled one only

@@ -411,7 +411,7 @@ def _docx_properties(props) -> dict:
             "created": created.date().isoformat() if created and created != _DOCX_TEMPLATE["created"] else None}
 
 
-_DOCX_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*([1-9])", re.I)
+DOCX_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*([1-9])", re.I)
 _CN_DIGITS = "零一二三四五六七八九"
 
 
@@ -586,7 +586,7 @@ def _docx_heading_level(para, style) -> int | None:
     for base in _style_chain(style):
         if found:
             break
-        m = _DOCX_HEADING_STYLE.fullmatch((base.name or "").strip())
+        m = DOCX_HEADING_STYLE.fullmatch((base.name or "").strip())
         found = int(m.group(1)) if m else outline(base.element)
     return found
 

@@ -6,8 +6,13 @@ stream in pieces listed by the piece table, the Clx of the 0Table or 1Table stre
 and 2.8.35): each piece is UTF-16LE, or 8-bit "compressed" text (cp1252, [MS-DOC] 2.4.1). Only the
 main document is read (its first FibRgLw97.ccpText characters; footnotes, headers and comments follow
 it in the stream). Field codes (HYPERLINK "…", PAGE, TOC …) are dropped and their shown results kept; a
-table row's cells are joined with " | ", as .docx rows are. Paragraph styles are not read: headings are
-found by their markers (一、, （一）, 第一章) in the structure stage, as in plain text.
+table row's cells are joined with " | ", as .docx rows are. Each paragraph's style is read (its istd, the
+first field of its PAPX in the FKP pages of the PlcBtePapx, [MS-DOC] 2.9.175), and the style sheet (the
+STSH, 2.9.271) says which styles are headings: built-in Heading 1-9 (sti 1-9), or a style named Heading N
+or 标题 N, or one based on such a style; their paragraphs go to the structure stage as meta["headings"],
+as a .docx's do. Outline levels set on a paragraph or a style (sprmPOutLvl, which read_docx does read)
+are not; nor are footnotes, headers, comments and text boxes. A damaged style sheet or FKP page loses
+the headings, never the text.
 
 A .doc is often something else under that name: a web page saved by Word ("Word HTML", or a single-file
 MHTML page), an RTF file, or a .docx renamed. `sniff` tells them apart by their first bytes, so web pages
@@ -19,13 +24,25 @@ import datetime
 import io
 import re
 import struct
+from bisect import bisect_right
+from collections.abc import Iterator
+
+import numpy as np
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.formats import OLE_MAGIC, Extracted, IngestError, Unit, read_docx, read_html
+from pipeline.ingest.formats import (DOCX_HEADING_STYLE, OLE_MAGIC, Extracted, IngestError, Unit, read_docx,
+                                     read_html)
 
 _WORD_IDENT = 0xA5EC
 _NFIB_WORD97 = 0x00C0  # Word 97 writes 0xC1; Word 6 and 95 (0x65, 0x68) use another layout
 _FC_CLX_INDEX = 33  # FibRgFcLcb97: fcClx is the 34th (fc, lcb) pair
+_FC_STSHF_INDEX = 1  # the style sheet
+_FC_PLCF_BTE_PAPX_INDEX = 13  # the pages of paragraph properties
+_FKP_SIZE = 512
+_FKP_MAX_RUNS = 0x1D  # [MS-DOC] 2.9.175: crun of a PapxFkp
+_ISTD_NIL = 0x0FFF  # istdBase of a style based on none
+_MAX_BASED_ON = 10  # styles followed through istdBase, as read_docx follows basedOn
+_PARAGRAPH_END = (0x0D, 0x07)  # paragraph mark, and the cell or row mark that ends a table cell's paragraph
 _HINT = "open it in Word or WPS and save it as .docx (文件 > 另存为), or run `libreoffice --headless --convert-to docx FILE`"
 _PASSWORD_HINT = "remove the password in Word or WPS (文件 > 信息 > 保护文档), save it, then run again"
 
@@ -118,7 +135,7 @@ def read_word_binary(data: bytes) -> tuple[str, dict]:
         except (OSError, struct.error, IndexError) as exc:
             raise IngestError("extract", f"cannot read the Word file's text ({type(exc).__name__}: {exc})",
                               _HINT) from None
-        return text, _summary(ole)
+        return text, {**_summary(ole), "headings": _headings(word, table, fib)}
 
 
 def _fib(word: bytes) -> dict:
@@ -140,8 +157,12 @@ def _fib(word: bytes) -> dict:
     (pairs,) = struct.unpack_from("<H", word, pos)
     if pairs <= _FC_CLX_INDEX:
         raise IngestError("read", "the Word file's header has no piece table", _HINT)
-    fc_clx, lcb_clx = struct.unpack_from("<II", word, pos + 2 + 8 * _FC_CLX_INDEX)
-    return {"which_table": bool(flags & 0x0200), "ccp_text": max(ccp_text, 0), "fc_clx": fc_clx, "lcb_clx": lcb_clx}
+    pos += 2
+    fc_clx, lcb_clx = struct.unpack_from("<II", word, pos + 8 * _FC_CLX_INDEX)
+    fc_stsh, lcb_stsh = struct.unpack_from("<II", word, pos + 8 * _FC_STSHF_INDEX)
+    fc_papx, lcb_papx = struct.unpack_from("<II", word, pos + 8 * _FC_PLCF_BTE_PAPX_INDEX)
+    return {"which_table": bool(flags & 0x0200), "ccp_text": max(ccp_text, 0), "fc_clx": fc_clx, "lcb_clx": lcb_clx,
+            "fc_stsh": fc_stsh, "lcb_stsh": lcb_stsh, "fc_papx": fc_papx, "lcb_papx": lcb_papx}
 
 
 def _pieces(table: bytes, fc_clx: int, lcb_clx: int) -> list[tuple[int, int, int, bool]]:
@@ -166,20 +187,129 @@ def _pieces(table: bytes, fc_clx: int, lcb_clx: int) -> list[tuple[int, int, int
     return out
 
 
-def _main_text(word: bytes, table: bytes, fib: dict) -> str:
-    """The main document's characters, decoded piece by piece, as plain text."""
+def _main_pieces(word: bytes, table: bytes, fib: dict) -> Iterator[tuple[bytes, int, bool]]:
+    """(bytes, byte offset, compressed) of the pieces' parts that hold the main document, in order."""
     limit = fib["ccp_text"]
-    parts = []
     for first, end, offset, compressed in _pieces(table, fib["fc_clx"], fib["lcb_clx"]):
         end = min(end, limit)
-        if end <= first:
+        if end > first:
+            yield word[offset: offset + (end - first) * (1 if compressed else 2)], offset, compressed
+
+
+def _decode(raw: bytes, compressed: bool) -> str:
+    """A piece's bytes as characters; damaged bytes become U+FFFD rather than an error."""
+    return raw.decode("cp1252" if compressed else "utf-16-le", "replace")
+
+
+def _main_text(word: bytes, table: bytes, fib: dict) -> str:
+    """The main document's characters, decoded piece by piece, as plain text."""
+    return _plain("".join(_decode(raw, compressed) for raw, _, compressed in _main_pieces(word, table, fib)))
+
+
+def _headings(word: bytes, table: bytes, fib: dict) -> list[tuple[str, int]]:
+    """(text as in the plain text, stripped; level) of the paragraphs in a heading style; none when the style
+    sheet or the paragraph properties cannot be read, since the text does not depend on them."""
+    try:
+        levels = _heading_levels(_styles(table[fib["fc_stsh"]: fib["fc_stsh"] + fib["lcb_stsh"]]))
+        runs = _paragraph_runs(word, table[fib["fc_papx"]: fib["fc_papx"] + fib["lcb_papx"]]) if levels else []
+        if not runs:
+            return []
+        starts = [start for start, _, _ in runs]
+        out: list[tuple[str, int]] = []
+        for text, mark in _paragraphs(word, table, fib):
+            i = bisect_right(starts, mark) - 1
+            level = levels.get(runs[i][2]) if i >= 0 and mark < runs[i][1] else None
+            line = _plain(text).strip() if level else ""
+            if line:
+                out.append((line, level))
+        return out
+    except (struct.error, IndexError, ValueError):
+        return []
+
+
+def _paragraphs(word: bytes, table: bytes, fib: dict) -> Iterator[tuple[str, int]]:
+    """(stream characters, byte offset of its end mark) of each paragraph of the main document; the mark's
+    offset finds its properties, and a paragraph may run over several pieces."""
+    pending: list[str] = []
+    for raw, offset, compressed in _main_pieces(word, table, fib):
+        width = 1 if compressed else 2
+        units = np.frombuffer(raw, dtype=np.uint8 if compressed else "<u2", count=len(raw) // width)
+        start = 0
+        for i in np.flatnonzero(np.isin(units, _PARAGRAPH_END)).tolist():
+            pending.append(_decode(raw[start * width: (i + 1) * width], compressed))
+            yield "".join(pending), offset + i * width
+            pending, start = [], i + 1
+        pending.append(_decode(raw[start * width:], compressed))
+
+
+def _paragraph_runs(word: bytes, plc: bytes) -> list[tuple[int, int, int]]:
+    """(first byte offset, end offset, istd) of the runs of text in the PAPX FKP pages named by the
+    PlcBtePapx, sorted; a run without a PAPX has the Normal style (istd 0)."""
+    n = (len(plc) - 4) // 8
+    pages = dict.fromkeys(struct.unpack_from(f"<{n}I", plc, 4 * (n + 1))) if n > 0 else {}
+    runs = []
+    for pn in pages:  # each page once: a damaged table may name one page many times
+        page = word[pn * _FKP_SIZE: (pn + 1) * _FKP_SIZE]
+        crun = page[_FKP_SIZE - 1]
+        if not 0 < crun <= _FKP_MAX_RUNS:
+            raise ValueError(f"an FKP page of {crun} runs")
+        fcs = struct.unpack_from(f"<{crun + 1}I", page, 0)
+        for i in range(crun):
+            at = 2 * page[4 * (crun + 1) + 13 * i]  # BxPap.bOffset: the PapxInFkp, in 2-byte units
+            if at == 0:
+                istd = 0
+            else:  # PapxInFkp: cb, a second cb when the first is 0, then GrpPrlAndIstd starting with the istd
+                (istd,) = struct.unpack_from("<H", page, at + (1 if page[at] else 2))
+            runs.append((fcs[i], fcs[i + 1], istd))
+    return sorted(runs)
+
+
+def _styles(stsh: bytes) -> list[tuple[int | None, int] | None]:
+    """For each istd of the style sheet ([MS-DOC] 2.9.271 STSH): (heading level it names, istdBase), or None
+    for an empty slot. Built-in Heading 1-9 are told by their sti, other styles by their names."""
+    (cb_stshi,) = struct.unpack_from("<H", stsh, 0)
+    cstd, cb_base = struct.unpack_from("<HH", stsh, 2)
+    pos = 2 + cb_stshi
+    out: list[tuple[int | None, int] | None] = []
+    for _ in range(min(cstd, len(stsh) // 2)):
+        (cb,) = struct.unpack_from("<H", stsh, pos)
+        std = stsh[pos + 2: pos + 2 + cb]
+        pos += 2 + cb
+        if not cb:
+            out.append(None)
             continue
-        count = end - first
-        if compressed:
-            parts.append(word[offset: offset + count].decode("cp1252", "replace"))
-        else:
-            parts.append(word[offset: offset + 2 * count].decode("utf-16-le", "replace"))
-    return _plain("".join(parts))
+        sti, base = struct.unpack_from("<HH", std, 0)
+        sti, base = sti & 0x0FFF, base >> 4
+        level = sti if 1 <= sti <= 9 else _named_level(std, cb_base)
+        out.append((level, base))
+    return out
+
+
+def _named_level(std: bytes, cb_base: int) -> int | None:
+    """The level a style's name (its Xstz after the STD base; "Name,alias,…") gives, as read_docx reads
+    Heading N / 标题 N; None for another name or no name."""
+    if len(std) < cb_base + 2:
+        return None
+    (cch,) = struct.unpack_from("<H", std, cb_base)
+    name = std[cb_base + 2: cb_base + 2 + 2 * cch].decode("utf-16-le", "replace").split(",")[0]
+    m = DOCX_HEADING_STYLE.fullmatch(name.strip())
+    return int(m.group(1)) if m else None
+
+
+def _heading_levels(styles: list[tuple[int | None, int] | None]) -> dict[int, int]:
+    """istd -> level of the heading styles: a style that names a level, or the nearest style it is based
+    on that does (at most _MAX_BASED_ON steps, so a cycle of bases ends)."""
+    out = {}
+    for istd in range(len(styles)):
+        at = istd
+        for _ in range(_MAX_BASED_ON):
+            if at == _ISTD_NIL or at >= len(styles) or styles[at] is None:
+                break
+            level, at = styles[at]
+            if level:
+                out[istd] = level
+                break
+    return out
 
 
 def _plain(text: str) -> str:

@@ -3,10 +3,10 @@
     python tests/data/word/build.py      # writes 天津-excerpt.doc beside this script
 
 The text is real: the first part of corpora/sample/city-reports-2024/天津.txt (its greeting, the 工作回顾
-heading and paragraphs, the 存在的问题 paragraph), written to a .docx with python-docx together with a
-table of figures quoted from the same report, a hyperlink (a Word field) and document properties (title,
-author, and 2024-01-21 as the created date), then
-converted to the binary .doc format by `soffice --headless --convert-to doc` (LibreOffice 7.4).
+heading in Word's Heading 1 style, its paragraphs, the 存在的问题 paragraph), written to a .docx with
+python-docx together with a table of figures quoted from the same report, a hyperlink (a Word field) and
+document properties (title, author, and 2024-01-21 as the created date), then converted to the binary .doc
+format by `soffice --headless --convert-to doc` (LibreOffice 7.4).
 """
 from __future__ import annotations
 
