@@ -16,13 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
               "九": 9}
 _FULL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 _MONTH_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月|[-/.](\d{1,2})(?![-/.\d]))")
 _CN_DATE = re.compile(r"([一二三四五六七八九〇零○]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
-_SIGNED = re.compile(r"\s*[（(]?\s*(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}"
-                     r"|[一二三四五六七八九〇零○]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日)\s*[)）]?\s*")
+_DATE_ONLY = re.compile(r"\s*[（(]?[\d〇零○一二三四五六七八九十年月日\s./-]{6,24}[)）]?\s*")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _TITLE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年|—|-|–)")
 _DATE_LINE = re.compile(r"(?:发布|发表|更新|发文|成文|印发|公布|上传)(?:时间|日期)|^\s*(?:日期|时间)\s*[:：]")
@@ -61,7 +60,7 @@ def parse_date(text: str) -> str | None:
         if 1 <= mo <= 12 and 1 <= d <= 31:
             return f"{y:04d}-{mo:02d}-{d:02d}"
     for m in _CN_DATE.finditer(text):
-        y = int("".join(str(_CN_DIGITS.get(c, 0)) for c in m.group(1).replace("○", "〇")))
+        y = int("".join(str(_CN_DIGITS[c]) for c in m.group(1)))
         mo, d = cn_number(m.group(2)), cn_number(m.group(3))
         if 1900 <= y < 2100 and mo and d and 1 <= mo <= 12 and 1 <= d <= 31:
             return f"{y:04d}-{mo:02d}-{d:02d}"
@@ -149,7 +148,8 @@ def signed_date(text: str, n: int = 6) -> str | None:
     last n non-empty lines, below the issuer (中共某区委办公室 / 2024年3月15日); such documents state no date
     at their head."""
     tail = [line for line in text[-2000:].split("\n") if line.strip()][-n:]
-    return next((parse_date(line) for line in reversed(tail) if _SIGNED.fullmatch(line)), None)
+    dates = (parse_date(line) for line in reversed(tail) if _DATE_ONLY.fullmatch(line))
+    return next((d for d in dates if d and len(d) == 10), None)
 
 
 def source_line(lines: list[str]) -> str | None:
