@@ -66,7 +66,7 @@ DEFAULT_COLUMNS: dict[str, list[str]] = {
 
 
 class CollectionMapping(Strict):
-    """How rows of a .csv/.jsonl/.xlsx collection become documents.
+    """How rows of a .csv/.jsonl/.xlsx/.xls collection become documents.
 
     Each column is a name or a list of candidate names: the first the file has (exact, else ignoring
     case and surrounding spaces) is used, so one mapping serves collections exported by different tools
@@ -87,10 +87,10 @@ class CollectionMapping(Strict):
 
 
 class IngestConfig(Strict):
-    extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".doc", ".wps", ".pdf", ".csv", ".jsonl",
-                             ".xlsx"]
+    extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".doc", ".wps", ".rtf", ".odt", ".pdf", ".csv",
+                             ".jsonl", ".xlsx", ".xls"]
     join_broken_lines: list[str] = Field(
-        [".txt", ".md", ".csv", ".jsonl", ".xlsx"], description="formats whose line breaks inside a sentence are "
+        [".txt", ".md", ".csv", ".jsonl", ".xlsx", ".xls"], description="formats whose line breaks inside a sentence are "
         "removed (structure.join_broken_lines; word processors and PDFs give their own paragraphs)")
     max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
     max_article_chars: int = Field(2_000_000, gt=0, description="a longer article is refused (error row): the "
@@ -127,7 +127,7 @@ class IngestConfig(Strict):
     pdf_column_min_chars: int = Field(8, ge=1, description="characters the typical line of each column holds "
                                       "at least: a table of short cells either side of a gap is not two columns")
     collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
-                                            for g in ("*.jsonl", "*.csv", "*.xlsx")]
+                                            for g in ("*.jsonl", "*.csv", "*.xlsx", "*.xls")]
 
     _titles = field_validator("title_noise", "title_placeholders", "pdf_page_number")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 

@@ -38,7 +38,7 @@ DOCUMENTS = pa.schema([
     col("year", pa.int16(), "year of the date, or of the collection/folder when no date is found"),
     col("source", pa.string(), "site, publisher or collection the article came from"),
     col("author", pa.string(), "author when stated (作者：…)"),
-    col("format", pa.string(), "txt md html docx doc wps pdf csv jsonl xlsx (the extension)"),
+    col("format", pa.string(), "txt md html docx doc wps rtf odt pdf csv jsonl xlsx xls (the extension)"),
     col("encoding", pa.string(), "detected encoding of a text file"),
     col("sha256", pa.string(), "of the input file's bytes"),
     col("text", pa.string(), "the cleaned, normalised article text: every offset points here"),

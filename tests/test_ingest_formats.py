@@ -741,6 +741,134 @@ def test_every_worksheet_of_a_workbook_is_read(tmp_path):
     assert not res.errors  # the notes sheet's one line is its header: no rows
 
 
+def test_xls_collection_of_every_sheet(tmp_path):
+    """An Excel 97-2003 workbook: each sheet under its own header, date cells as dates, numbers as ints."""
+    import datetime
+
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for name, title, year, day in (("2022", "甲街道", 2022, datetime.date(2022, 5, 1)),
+                                   ("2023", "乙街道", 2023, datetime.date(2023, 6, 30))):
+        ws = wb.add_sheet(name)
+        for col, head in enumerate(["标题", "年份", "发布日期", "正文"]):
+            ws.write(0, col, head)
+        ws.write(1, 0, title)
+        ws.write(1, 1, year)
+        ws.write(1, 2, day, date_style)
+        ws.write(1, 3, BODY)
+    p = tmp_path / "经验材料.xls"
+    wb.save(str(p))
+    res = read(p)
+    assert [(a["title"], a["year"], a["date"]) for a in res.articles] == [
+        ("甲街道", 2022, "2022-05-01"), ("乙街道", 2023, "2023-06-30")]
+    assert "网格党支部1100个" in res.articles[0]["text"] and not res.errors
+
+
+def test_files_named_xls_are_read_as_what_they_are(tmp_path):
+    """Exports often carry an .xls name: a renamed .xlsx and a tab-separated text are read; a web page is
+    an error row saying what to do."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["title", "content"])
+    wb.active.append(["调研", BODY])
+    wb.save(tmp_path / "renamed.xls")
+    (tmp_path / "export.xls").write_text(f"标题\t正文\n导出\t{BODY}\n", encoding="gb18030")
+    (tmp_path / "page.xls").write_text(f"<html><body><table><tr><td>{BODY}</td></tr></table></body></html>",
+                                       encoding="utf-8")
+    assert [a["title"] for a in read(tmp_path / "renamed.xls").articles] == ["调研"]
+    assert [a["title"] for a in read(tmp_path / "export.xls").articles] == ["导出"]
+    err = only_error(read(tmp_path / "page.xls"))
+    assert "web page" in err["error"] and ".xlsx" in err["hint"]
+    (tmp_path / "broken.xls").write_bytes(formats.OLE_MAGIC + b"\0" * 600)
+    err = only_error(read(tmp_path / "broken.xls"))
+    assert "cannot open the .xls workbook" in err["error"] and "save it as .xlsx" in err["hint"]
+
+
+def _rtf_escape(text: str) -> str:
+    """Text as Word writes it in a Chinese RTF: GBK byte pairs as \\'xx (ASCII as is)."""
+    return "".join(c if ord(c) < 128 else "".join(f"\\'{b:02x}" for b in c.encode("gbk")) for c in text)
+
+
+def test_rtf_in_gbk_with_its_info_group(tmp_path):
+    title = "关于加强社区治理的实施方案"
+    rtf = ("{\\rtf1\\ansi\\ansicpg936\\deff0{\\fonttbl{\\f0\\fnil\\fcharset134 " + _rtf_escape("宋体") + ";}}"
+           "{\\info{\\title " + _rtf_escape(title) + "}{\\author " + _rtf_escape("某区民政局") + "}"
+           "{\\creatim\\yr2024\\mo3\\dy15\\hr9\\min30}}\n"
+           "\\viewkind4\\uc1\\pard\\f0\\fs32 " + _rtf_escape(title) + "\\par\n"
+           "\\fs21 " + _rtf_escape("一、工作目标") + "\\par\n" + _rtf_escape(BODY) + "\\par\n"
+           "\\u20840?\\u38754?\\u25512?\\u36827?" + _rtf_escape("居民议事会制度。") + "\\par\n}")
+    p = tmp_path / "方案.rtf"
+    p.write_bytes(rtf.encode("ascii"))
+    (art,) = read(p).articles
+    assert art["title"] == title and art["author"] == "某区民政局" and art["date"] == "2024-03-15"
+    assert "网格党支部1100个" in art["text"] and "全面推进居民议事会制度。" in art["text"]
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert "一、工作目标" in [s["heading"] for s in sections]
+
+
+def test_a_file_that_is_not_rtf_under_an_rtf_name_is_an_error_row(tmp_path):
+    (tmp_path / "假.rtf").write_bytes("不是RTF".encode("gbk") * 10)
+    err = only_error(read(tmp_path / "假.rtf"))
+    assert "not an RTF file" in err["error"] and ".docx" in err["hint"]
+
+
+_ODT_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+           'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+           'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+           'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+           'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"')
+
+
+def _odt(path: Path, body: str, meta: str = "") -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", f'<office:document-content {_ODT_NS}><office:body><office:text>{body}'
+                                   "</office:text></office:body></office:document-content>")
+        if meta:
+            zf.writestr("meta.xml", f"<office:document-meta {_ODT_NS}><office:meta>{meta}</office:meta>"
+                                    "</office:document-meta>")
+
+
+def test_odt_headings_lists_and_tables_without_notes_or_deletions(tmp_path):
+    _odt(tmp_path / "报告.odt",
+         '<text:tracked-changes><text:changed-region text:id="c1"><text:deletion><text:p>删掉的旧句子。</text:p>'
+         '</text:deletion></text:changed-region></text:tracked-changes>'
+         '<text:table-of-content><text:index-body><text:p>一、基本情况 1</text:p></text:index-body></text:table-of-content>'
+         '<text:h text:outline-level="1">一、基本情况</text:h>'
+         f'<text:p>{BODY[:20]}<text:change text:change-id="c1"/><text:s text:c="2"/>{BODY[20:]}'
+         '<text:note text:note-class="footnote"><text:note-citation>1</text:note-citation><text:note-body>'
+         '<text:p>数据来源：区民政局。</text:p></text:note-body></text:note></text:p>'
+         '<text:h text:outline-level="2">（一）主要做法</text:h>'
+         '<text:list><text:list-item><text:p>建立居民议事会制度。</text:p></text:list-item></text:list>'
+         '<table:table><table:table-row><table:table-cell><text:p>街道</text:p></table:table-cell>'
+         '<table:table-cell><text:p>议事次数</text:p></table:table-cell></table:table-row></table:table>',
+         "<dc:title>社区治理调研报告</dc:title><meta:initial-creator>张三</meta:initial-creator>"
+         "<meta:creation-date>2023-11-02T10:00:00</meta:creation-date>")
+    (art,) = read(tmp_path / "报告.odt").articles
+    text = art["text"]
+    assert art["title"] == "社区治理调研报告" and art["author"] == "张三" and art["date"] == "2023-11-02"
+    assert "网格党支部1100个" in text and "建立居民议事会制度。" in text and "街道 | 议事次数" in text
+    assert "删掉的旧句子" not in text and "数据来源" not in text and "基本情况 1" not in text
+    assert text.count("一、基本情况") == 1 and BODY in text  # the spaces of text:s, between Han, normalised away
+    sections, _ = split(text, CFG.structure, art["headings"])
+    assert [(s["heading"], s["level"]) for s in sections[1:]] == [("一、基本情况", 1), ("（一）主要做法", 2)]
+
+
+@pytest.mark.parametrize("make, error", [
+    (lambda p: p.write_bytes(b"not a zip at all" * 10), "not a valid zip"),
+    (lambda p: zipfile.ZipFile(p, "w").writestr("mimetype", "x"), "no content.xml"),
+    (lambda p: _odt(p, "<text:p>未闭合"), "cannot parse the .odt"),
+])
+def test_broken_odt_files_are_error_rows(tmp_path, make, error):
+    p = tmp_path / "坏.odt"
+    make(p)
+    err = only_error(read(p))
+    assert error in err["error"] and err["hint"]
+
+
 @needs_shared
 @pytest.mark.slow
 def test_national_reports_with_default_mapping():

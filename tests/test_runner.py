@@ -134,18 +134,18 @@ def test_changed_file_reprocesses_that_file_alone(tmp_path):
 
 
 def test_unsupported_files_are_listed_and_the_run_is_still_cached(tmp_path):
-    """An .rtf or .caj in the folder is not read, but is an errors row saying what to do; those rows are
+    """A .pptx or .caj in the folder is not read, but is an errors row saying what to do; those rows are
     the same on every run, so the rerun still comes whole from the cache, and a new one is noticed."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(CITY / "天津.txt", corpus)
-    (corpus / "旧报告.rtf").write_bytes(b"{\\rtf1 }")
+    (corpus / "旧报告.pptx").write_bytes(b"PK\x03\x04")
     (corpus / "论文.caj").write_bytes(b"CAJ")
     (corpus / "照片.jpg").write_bytes(b"\xff\xd8\xff")
     cache = str(tmp_path / "cache")
     first = pipeline.run(corpus, out=tmp_path / "a", jobs=1, cache_dir=cache)
     errors = tables.load(tmp_path / "a", "errors").sort_values("source_path")
-    assert first.articles == 1 and errors["source_path"].tolist() == ["旧报告.rtf", "论文.caj"]
+    assert first.articles == 1 and errors["source_path"].tolist() == ["旧报告.pptx", "论文.caj"]
     assert (errors["stage"] == "discover").all() and errors["hint"].str.contains("docx|PDF").all()
     again = pipeline.run(corpus, out=tmp_path / "b", jobs=1, cache_dir=cache)
     assert again.run_cached and content_hashes(tmp_path / "a") == content_hashes(tmp_path / "b")

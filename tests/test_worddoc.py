@@ -116,6 +116,15 @@ def test_a_doc_that_is_a_single_file_web_page_is_read(tmp_path):
     assert "累计解决群众急难愁盼问题362件" in art["text"] and art["title"] == "社区治理经验"
 
 
+def test_a_doc_that_is_really_rtf_is_read(tmp_path):
+    """Sites and older drafting tools export RTF under a .doc name (Word opens it either way)."""
+    p = tmp_path / "通知.doc"
+    p.write_bytes(b"{\\rtf1\\ansi\\ansicpg936 \\f0 " + "".join(f"\\'{b:02x}" for b in
+                  "社区建立了居民议事会制度，累计解决群众急难愁盼问题362件。".encode("gbk")).encode() + b"\\par}")
+    (art,) = read(p).articles
+    assert art["text"] == "社区建立了居民议事会制度，累计解决群众急难愁盼问题362件。"
+
+
 def test_a_docx_that_is_really_a_word_binary_is_read(tmp_path):
     p = tmp_path / "旧文件.docx"
     p.write_bytes(DATA)
@@ -124,7 +133,6 @@ def test_a_docx_that_is_really_a_word_binary_is_read(tmp_path):
 
 
 @pytest.mark.parametrize("name, data, error, hint", [
-    ("rtf.doc", b"{\\rtf1\\ansi \\f0 \\'bb\\'f9\\'b2\\'e3}", "RTF", "docx"),
     ("random.doc", bytes(range(256)) * 8, "not a Word or WPS document", "save it as .docx"),
     ("truncated.doc", DATA[:3000], "password-protected or damaged", "remove the password"),
     ("no-text.doc", DATA[:512] + b"\0" * 4096, "password-protected or damaged", "remove the password"),

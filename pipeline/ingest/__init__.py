@@ -51,7 +51,7 @@ def discover(root: Path, cfg: Config) -> tuple[list[Path], list[dict]]:
     """Input files under root (or root itself if it is a file), in a deterministic order.
 
     Hidden files and folders are skipped; only configured extensions are kept, and a file of a known
-    unsupported type (ingest.unsupported: .rtf, .caj, .ofd ...) is an error row saying what to do; a
+    unsupported type (ingest.unsupported: .pptx, .caj, .ofd ...) is an error row saying what to do; a
     symbolic link back to an enclosing folder is reported as a loop and not followed; a folder reached
     twice is walked once.
     """

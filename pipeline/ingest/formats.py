@@ -272,8 +272,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DOCX_HINT = "open it in Word or LibreOffice and save it again as .docx, or export it as .txt"
 
 
-def check_zip(path_size: int, data: bytes, cfg: IngestConfig) -> zipfile.ZipFile:
-    """Open a .docx or .xlsx zip after refusing a zip bomb: inflated sizes from the directory, before inflating
+def check_zip(path_size: int, data: bytes, cfg: IngestConfig, kind: str = ".docx",
+              hint: str = _DOCX_HINT) -> zipfile.ZipFile:
+    """Open a .docx, .xlsx or .odt (kind) zip after refusing a zip bomb: inflated sizes from the directory, before inflating
     (a .docx that is an OLE file never comes here: pipeline.ingest.worddoc reads it)."""
     if data.startswith(OLE_MAGIC):
         raise IngestError("read", "the file is password-protected (encrypted) or an old binary Office file",
@@ -283,12 +284,12 @@ def check_zip(path_size: int, data: bytes, cfg: IngestConfig) -> zipfile.ZipFile
         zf = zipfile.ZipFile(io.BytesIO(data))
         inflated = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise IngestError("read", f"corrupt .docx (not a valid zip archive: {exc})", _DOCX_HINT) from None
+        raise IngestError("read", f"corrupt {kind} (not a valid zip archive: {exc})", hint) from None
     if any(i.flag_bits & 0x1 for i in zf.infolist()):  # zip-level (PKWARE) encryption of the members
         raise IngestError("read", "the file is password-protected (its zip members are encrypted)",
                           "remove the password in Word/Excel/LibreOffice and save it again, then run again")
     if inflated > cfg.max_docx_ratio * max(1, path_size):
-        raise IngestError("read", f"refused: the .docx would inflate to {inflated:,} bytes, over "
+        raise IngestError("read", f"refused: the {kind} would inflate to {inflated:,} bytes, over "
                                   f"{cfg.max_docx_ratio:g}x its size (possible zip bomb)",
                           "check where the file came from; raise ingest.max_docx_ratio only if you trust it")
     return zf
@@ -822,17 +823,21 @@ def _records_jsonl(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict
     return list(header), rows, enc, errors
 
 
+_XLSX_HINT = "open it in Excel/LibreOffice and save it again as .xlsx"
+
+
 def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str | None, list[IngestError]]:
     """Rows of every worksheet, each under its own header row (a workbook often holds one sheet per year
     or region, or a notes sheet before the data); the header is all sheets' columns, first sheet first."""
     import openpyxl
 
-    check_zip(len(data), data, cfg)
+    if data.startswith(OLE_MAGIC):  # an Excel 97-2003 workbook renamed .xlsx, or an encrypted one
+        return _records_xls(data, cfg)
+    check_zip(len(data), data, cfg, ".xlsx", _XLSX_HINT)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on broken workbooks
-        raise IngestError("read", f"cannot open the workbook ({type(exc).__name__}: {exc})",
-                          "open it in Excel/LibreOffice and save it again as .xlsx") from None
+        raise IngestError("read", f"cannot open the workbook ({type(exc).__name__}: {exc})", _XLSX_HINT) from None
     header: dict[str, None] = {}
     rows: list[dict] = []
     for ws in wb.worksheets:
@@ -844,7 +849,60 @@ def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict]
     return list(header), rows, None, []
 
 
-_RECORDS = {".csv": _records_csv, ".jsonl": _records_jsonl, ".xlsx": _records_xlsx}
+def _xls_value(cell, datemode: int) -> Any:
+    """A .xls cell as openpyxl would give it: dates as datetimes, whole numbers as ints, blanks as None."""
+    import xlrd
+
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return None
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate.xldate_as_datetime(cell.value, datemode)
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return cell.value
+    if cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
+        return int(cell.value)
+    return cell.value
+
+
+def _records_xls(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str | None, list[IngestError]]:
+    """Rows of every worksheet of an Excel 97-2003 workbook (xlrd), as _records_xlsx. Files named .xls are
+    often something else: a renamed .xlsx is read as one, a tab-separated export as a .csv; a web page
+    saved as .xls is refused with what to do."""
+    import xlrd
+
+    if data.startswith(b"PK\x03\x04"):
+        return _records_xlsx(data, cfg)
+    if not data.startswith(OLE_MAGIC):
+        if re.match(rb"\s*(?:\xef\xbb\xbf)?\s*<", data[:512]):
+            raise IngestError("read", "the .xls file is a web page (an HTML table saved with an .xls name)",
+                              "open it in Excel or WPS and save it as .xlsx, then run again")
+        return _records_csv(data, cfg)
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except Exception as exc:  # noqa: BLE001 - xlrd raises many types on broken or encrypted workbooks
+        raise IngestError("read", f"cannot open the .xls workbook ({type(exc).__name__}: {exc})",
+                          "remove any password, open it in Excel, WPS or LibreOffice and save it as .xlsx") from None
+    header: dict[str, None] = {}
+    rows: list[dict] = []
+    try:
+        for k in range(book.nsheets):
+            sheet = book.sheet_by_index(k)
+            if not sheet.nrows:
+                continue
+            names = [str(_xls_value(c, book.datemode) or "").strip() for c in sheet.row(0)]
+            header.update(dict.fromkeys(n for n in names if n))
+            for r in range(1, sheet.nrows):
+                values = [_xls_value(c, book.datemode) for c in sheet.row(r)]
+                if any(v not in (None, "") for v in values):
+                    rows.append(dict(zip(names, values)))
+            book.unload_sheet(k)
+    finally:
+        book.release_resources()
+    return list(header), rows, None, []
+
+
+_RECORDS = {".csv": _records_csv, ".jsonl": _records_jsonl, ".xlsx": _records_xlsx, ".xls": _records_xls}
 
 
 def _cell(row: dict, columns: list[str]) -> Any:
@@ -910,6 +968,10 @@ def extract(path: Path, data: bytes, cfg: IngestConfig) -> Extracted:
         return read_docx(data, cfg)
     if ext == ".pdf":
         return read_pdf(data, cfg)
+    if ext in (".rtf", ".odt"):
+        from pipeline.ingest.richtext import read_odt, read_rtf  # they use this module's zip check
+
+        return read_rtf(data, cfg) if ext == ".rtf" else read_odt(data, cfg)
     if ext in _RECORDS:
         return read_collection(data, path, cfg)
     return read_text(data, cfg)

@@ -16,7 +16,7 @@ the headings, never the text.
 
 A .doc is often something else under that name: a web page saved by Word ("Word HTML", or a single-file
 MHTML page), an RTF file, or a .docx renamed. `sniff` tells them apart by their first bytes, so web pages
-and .docx files are read as what they are and an RTF file gets a hint rather than garbage.
+RTF and .docx files are read as what they are.
 """
 from __future__ import annotations
 
@@ -91,7 +91,9 @@ def read_doc(data: bytes, cfg: IngestConfig) -> Extracted:
     if kind == "mhtml":
         return read_html(_mhtml_page(data), cfg)
     if kind == "rtf":
-        raise IngestError("read", "an RTF file under a Word name (zhili does not read RTF)", _HINT)
+        from pipeline.ingest.richtext import read_rtf
+
+        return read_rtf(data, cfg)
     raise IngestError("read", "not a Word or WPS document (neither a Word binary, a .docx, a web page nor RTF)",
                       "check that the file opens in Word or WPS; if it does, save it as .docx and run again")
 
