@@ -403,3 +403,39 @@ def test_folder_chrome_is_remembered_by_its_sampled_bytes(tmp_path, monkeypatch)
     monkeypatch.setattr(ingest, "source_chrome", lambda *a, **k: calls.append(1) or learned(*a, **k))
     (corpus / "0.txt").write_text("某某市政务网欢迎您\n改过的正文。\n", encoding="utf-8")
     assert "某某市政务网欢迎您" in _tasks(corpus, corpus, cfg, [], cache)[0].chrome and calls == [1]
+
+
+def test_a_report_reads_the_same_as_txt_rtf_odt_and_xls(tmp_path):
+    """One work report saved four ways (plain text, RTF in GBK escapes, OpenDocument, a one-row .xls):
+    the same sentences, tagged the same, whatever the container."""
+    import xlwt
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    text = (CITY / "天津.txt").read_text(encoding="utf-8")
+    lines = [line for line in text.split("\n") if line.strip()]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "天津.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gbk = "".join("".join(f"\\'{b:02x}" for b in line.encode("gbk")) + "\\par\n" for line in lines)
+    (corpus / "天津.rtf").write_bytes(("{\\rtf1\\ansi\\ansicpg936\\deff0{\\fonttbl{\\f0\\fcharset134 SimSun;}}\n"
+                                      "\\pard\\f0 " + gbk + "}").encode("ascii"))
+    ns = 'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" ' \
+         'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    body = "".join(f"<text:p>{escape(line)}</text:p>" for line in lines)
+    with zipfile.ZipFile(corpus / "天津.odt", "w") as zf:
+        zf.writestr("content.xml", f"<office:document-content {ns}><office:body><office:text>{body}"
+                                   "</office:text></office:body></office:document-content>")
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("报告")
+    ws.write(0, 0, "正文")
+    ws.write(1, 0, "\n".join(lines))
+    wb.save(str(corpus / "天津.xls"))
+    pipeline.run(corpus, out=tmp_path / "out", jobs=1, cache_dir=str(tmp_path / "cache"))
+    docs = tables.load(tmp_path / "out", "documents").set_index("doc_id")
+    sents = tables.load(tmp_path / "out", "sentences")
+    assert not len(tables.load(tmp_path / "out", "errors")) and len(docs) == 4
+    per_format = {docs.loc[d, "format"]: list(zip(g["text"], g["type"]))
+                  for d, g in sents.sort_values(["doc_id", "sent_id"]).groupby("doc_id")}
+    assert set(per_format) == {"txt", "rtf", "odt", "xls"} and len(per_format["txt"]) > 300
+    assert all(rows == per_format["txt"] for rows in per_format.values())
