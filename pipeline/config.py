@@ -106,6 +106,13 @@ class IngestConfig(Strict):
         r"^(?:Microsoft\s+(?:Word|PowerPoint|Excel)|WPS(?:文字|演示|表格)?)\s*-\s*|\.(?:docx?|wps|pdf|pptx?|xlsx?|txt)$"
         r"|(?:\s*(?:[_|｜]|\s[-–—]+\s|--)\s*[^_|｜]{0,30}(?:网|网站|门户|官网|频道|在线|之窗|政府|日报|新闻)\s*)+$",
         description="regex, removed from a title (Microsoft Word - 报告.docx, 报告_某市人民政府门户网站)")
+    title_skip: str = Field(
+        r"[^，。；：！？\s]{2,40}文件"
+        r"|(?:[^，。；！？]{0,20}[〔［\[]\s*(?:19|20)\d{2}\s*[〕］\]]\s*第?\s*\d{1,4}\s*号)?\s*(?:签发人\s*[:：]\s*\S{2,12})?"
+        r"|(?:特急|加急|特提|平急|绝密|机密|秘密)[★☆\s\d年个月]*",
+        description="regex (whole line): lines above an official document's title that are not it, passed over "
+                    "when the title is taken from the text: the issuer's header (某某街道办公室文件), the document "
+                    "number (某街办发〔2024〕12号, 签发人：张三), urgency and secrecy marks (特急, 机密★1年)")
     title_placeholders: str = Field(
         r"(?:untitled|title|无标题|未命名|document\s*\d*|文档\s*\d*|新建\s*(?:Microsoft\s*Word\s*|文本\s*)?文档\s*\d*"
         r"|(?:Microsoft\s*)?(?:PowerPoint\s*)?演示文稿\s*\d*|幻灯片\s*\d*)",
@@ -129,7 +136,7 @@ class IngestConfig(Strict):
     collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
                                             for g in ("*.jsonl", "*.csv", "*.xlsx", "*.xls")]
 
-    _titles = field_validator("title_noise", "title_placeholders", "pdf_page_number")(classmethod(lambda cls, v: _check_regexes([v])[0]))
+    _titles = field_validator("title_noise", "title_skip", "title_placeholders", "pdf_page_number")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 
 
 class BoilerplateConfig(Strict):

@@ -75,6 +75,10 @@ class BrokenLines(Strict):
     open_ends: str = Field("", description="a line ending with one of these (a comma, an opening bracket) "
                                            "continues, however short")
     joins_next: str = Field("", description="a line starting with one of these (、 ，) continues the line above")
+    title: str = Field("", description="regex (whole line): a document's title (…工作方案, 关于…的通知), never "
+                                       "joined to the next line, though it ends with none of line_ends")
+
+    _title = field_validator("title")(classmethod(lambda cls, v: check_regex(v) if v else v))
 
 
 class StructurePatterns(Strict):
@@ -153,6 +157,7 @@ class _Rules:
     keep_starts: str
     open_ends: str
     joins_next: str
+    title: re.Pattern | None
     body_start: re.Pattern  # the first sentence end: the title block lies before it
 
 
@@ -214,6 +219,7 @@ def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
         keep_starts=p.broken_lines.keep_starts if p.broken_lines else "",
         open_ends=p.broken_lines.open_ends if p.broken_lines else "",
         joins_next=p.broken_lines.joins_next if p.broken_lines else "",
+        title=re.compile(p.broken_lines.title) if p.broken_lines and p.broken_lines.title else None,
         body_start=re.compile(_cls(enders)),
     )
 
@@ -495,7 +501,9 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     (longer than plain_headings.max_chars), a fragment (fewer than min_han Chinese characters), a line
     ending with one of broken_lines.open_ends (…可视为《) or itself joined to the line above; and the next
     line is not blank and starts with no heading marker and none of keep_starts (bullets, table rows). A
-    line starting with one of broken_lines.joins_next (、 ，) is always joined to the one above. In a
+    line starting with one of broken_lines.joins_next (、 ，) is always joined to the one above; one below a
+    document title on a line of its own (broken_lines.title: …工作方案, 关于…的通知) never is, though the title
+    has no end mark (a link line 制定“十三五”规划 joined to the line above is no title). In a
     hard-wrapped text (_wrap_width: many lines of one length) a full line is joined to the next whatever
     it ends with, a heading's title too, unless the next starts with a marker or one of keep_starts.
     Idempotent: a second pass finds nothing more to join."""
@@ -511,7 +519,8 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     joined, last = False, out[-1]  # last: the line above as written, before any joining
     for line in lines[first + 1:]:
         prev = out[-1]
-        opens = line and line[0] not in r.keep_starts and not r.first.match(line)
+        opens = (line and line[0] not in r.keep_starts and not r.first.match(line)
+                 and not (r.title and not joined and r.title.fullmatch(last)))  # a title on a line of its own
         if prev and line and (line[0] in r.joins_next or (opens and len(last) >= width - 1) or (
                 opens and prev[-1] not in r.line_ends and not r.first.match(prev)
                 and (joined or prev[-1] in r.open_ends or not _heading_sized(prev, r)))):

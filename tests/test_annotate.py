@@ -115,6 +115,22 @@ def test_boilerplate_is_other_by_rule(annotator):
     assert all(s["method"] in ("rule", "both") for s in sentences)
 
 
+def test_the_parts_of_an_official_document_around_its_body_are_other_by_rule(annotator):
+    """Header, number, addressees, attachment note and forms, signature, copy-to and printing lines
+    (GB/T 9704) are neither problems nor measures, whatever their words (发文, 抄送 sound like actions)."""
+    parts = ["中共某某街道工作委员会办公室文件", "某街办发〔2024〕12号", "各社区党委、机关各科室：", "附件：",
+             "1.任务分工表", "2.进度安排表", "中共某某街道工作委员会办公室", "2024年3月15日",
+             "抄送：区委组织部，区民政局。", "中共某某街道工作委员会办公室 2024年3月18日印发"]
+    sentences, sections = rows(parts)
+    annotator.annotate(sentences, sections)
+    assert [s["type"] for s in sentences] == ["other"] * len(parts)
+    assert all("rule:boilerplate" in s["cues"] for s in sentences)
+    body = ["（一）健全组织体系。", "1.完善社区工作者薪酬体系", "（二）街道党工委", "制定任务清单和进度表，定期通报。"]
+    sentences, sections = rows(body)
+    annotator.annotate(sentences, sections)
+    assert not any("rule:boilerplate" in s["cues"] for s in sentences)
+
+
 def test_a_bare_heading_is_other_by_rule(annotator):
     for heading in ("二、存在的问题", "存在问题", "三、对策建议", "主要做法"):
         sentences, sections = rows([heading, "社区工作者待遇偏低。"], headings=heading)

@@ -19,6 +19,7 @@ SEEDS = SHARED / "corpora" / "seeds"
 LABELS = SHARED / "eval" / "dev_labels.jsonl"
 needs_seeds = pytest.mark.skipif(not (SEEDS.exists() and LABELS.exists()), reason="../shared seeds absent")
 CFG = load_config()
+DATA = Path(__file__).resolve().parent / "data"
 
 
 # ------------------------------------------------------------------------------------ normalisation
@@ -194,3 +195,28 @@ def test_year_from_folder_when_the_text_has_no_date(tmp_path):
     (art,) = ingest.read_file(p, p.parent, CFG).articles
     assert (art["year"], art["date"], art["title"], art["source"]) == (2024, None, "北京", "city-reports-2024")
     assert art["region_hint"] == "city-reports-2024/北京" and art["source_path"] == "北京.txt"
+
+
+def test_an_official_document_is_titled_below_its_header_and_number(tmp_path):
+    """A red-header document (GB/T 9704): the issuer's header and the document number are not its title
+    and stay in its text; the title it repeats above the body is not run into the body's first sentence."""
+    p = tmp_path / "notice.txt"
+    p.write_text((DATA / "official_notice.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (art,) = ingest.read_file(p, tmp_path, CFG).articles
+    assert art["title"] == "关于印发《某某街道2024年党建引领社区治理工作方案》的通知"
+    assert art["date"] == "2024-03-15"
+    lines = art["text"].split("\n")
+    assert lines[:2] == ["中共某某街道工作委员会办公室文件", "某街办发〔2024〕12号"]
+    assert "某某街道2024年党建引领社区治理工作方案" in lines
+    assert any(line.startswith("为深入贯彻落实中央和省市") for line in lines)
+
+
+@pytest.mark.parametrize("text, title", [
+    ("某市人民政府文件\n某政发〔2023〕5号\n签发人：张三\n关于加强社区建设的意见\n各区县人民政府：", "关于加强社区建设的意见"),
+    ("特急\n关于做好防汛工作的通知\n各街道：", "关于做好防汛工作的通知"),
+    ("社区治理调研报告\n一、基本情况", "社区治理调研报告"),
+])
+def test_title_line_passes_over_header_lines(text, title):
+    found, rest = metadata.title_line(text, CFG.ingest.title_skip)
+    assert found == title and title not in rest
+    assert rest == text.replace(title + "\n", "")  # the lines above it stay, in order

@@ -282,9 +282,9 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
         if join:
             cleaned = join_broken_lines(cleaned, cfg.structure)
         if not title:
-            first = cleaned.split("\n", 1)
-            if metadata.looks_like_title(first[0]):
-                title, cleaned = first[0], (first[1] if len(first) > 1 else "").lstrip("\n")
+            found = metadata.title_line(cleaned, cfg.ingest.title_skip)
+            if found:
+                title, cleaned = found
             else:
                 title = str(meta["id"]) if meta.get("id") is not None else names[-1]
         date = (stated_date or metadata.date_line(body_head) or metadata.normalise_date(meta.get("date"))

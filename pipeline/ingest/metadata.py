@@ -179,6 +179,20 @@ def clean_title(title: str, noise: str, placeholders: str) -> str | None:
     return title
 
 
+def title_line(text: str, skip: str, max_skipped: int = 4) -> tuple[str, str] | None:
+    """The title a text opens with, and the text without it: its first line when that looks like a title,
+    or, in an official document, the first line below the lines that are not its title (the issuer's
+    header, the document number: ingest.title_skip), which stay in the text."""
+    lines = text.split("\n", max_skipped + 1)
+    k = 0
+    while k < min(max_skipped, len(lines) - 1) and lines[k].strip() and re.fullmatch(skip, lines[k].strip()):
+        k += 1
+    if not looks_like_title(lines[k]):
+        return None
+    rest = "\n".join(lines[k + 1:]).lstrip("\n")
+    return lines[k], "\n".join([*lines[:k], rest]) if k else rest
+
+
 def looks_like_title(line: str, max_chars: int = 60) -> bool:
     """Short, not a sentence, not a numbered heading, not a salutation or a date line."""
     line = line.strip()
