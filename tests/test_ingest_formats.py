@@ -857,6 +857,13 @@ def test_odt_headings_lists_and_tables_without_notes_or_deletions(tmp_path):
     assert [(s["heading"], s["level"]) for s in sections[1:]] == [("一、基本情况", 1), ("（一）主要做法", 2)]
 
 
+def test_odd_attribute_values_do_not_lose_the_text(tmp_path):
+    _odt(tmp_path / "odd.odt", '<text:h text:outline-level="x">一、基本情况</text:h>'
+                               f'<text:p>{BODY[:10]}<text:s text:c=""/>{BODY[10:]}</text:p>')
+    (art,) = read(tmp_path / "odd.odt").articles
+    assert art["text"].startswith("一、基本情况\n") and BODY in art["text"]
+
+
 @pytest.mark.parametrize("make, error", [
     (lambda p: p.write_bytes(b"not a zip at all" * 10), "not a valid zip"),
     (lambda p: zipfile.ZipFile(p, "w").writestr("mimetype", "x"), "no content.xml"),

@@ -89,13 +89,18 @@ _ODT_SKIP = {_TEXT + "note", _OFFICE + "annotation", _TEXT + "tracked-changes", 
              _TEXT + "change-start", _TEXT + "change-end", _TEXT + "table-of-content"}
 
 
+def _count(value: str | None) -> int:
+    """A positive count attribute (text:c, text:outline-level); 1 when absent or not a number, as readers do."""
+    return int(value) if value and value.isdigit() and int(value) > 0 else 1
+
+
 def _odt_inline(el) -> str:
     """The text of a paragraph or heading as shown: text:s as spaces, tabs and line breaks, notes left out."""
     out = [el.text or ""]
     for child in el:
         tag = child.tag
         if tag == _TEXT + "s":
-            out.append(" " * int(child.get(_TEXT + "c", "1") or 1))
+            out.append(" " * _count(child.get(_TEXT + "c")))
         elif tag == _TEXT + "tab":
             out.append("\t")
         elif tag == _TEXT + "line-break":
@@ -113,9 +118,8 @@ def _odt_blocks(parent, lines: list[str], headings: list[tuple[str, int]]) -> No
         if tag == _TEXT + "h":
             line = _odt_inline(el)
             lines.append(line)
-            level = int(el.get(_TEXT + "outline-level", "1") or 1)
             if line.strip():
-                headings.append((line.strip(), max(1, min(level, 9))))
+                headings.append((line.strip(), min(_count(el.get(_TEXT + "outline-level")), 9)))
         elif tag == _TEXT + "p":
             lines.append(_odt_inline(el))
         elif tag == _TABLE + "table":
