@@ -5,17 +5,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from pipeline.cli_output import fail
 from pipeline.config import ConfigError, load_config
-
-console = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    """Print a one-line error and exit 1: users get a message, never a traceback."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
 
 
 def expected() -> tuple[type[Exception], ...]:

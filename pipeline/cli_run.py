@@ -6,18 +6,12 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pipeline.cli_output import console, fail, warn
 from pipeline.config import ConfigError, load_config
-
-console = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    """Print a one-line error and exit 1: users get a message, never a traceback."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
 
 
 def print_summary(summary, errors_preview: list[dict]) -> None:
@@ -31,11 +25,10 @@ def print_summary(summary, errors_preview: list[dict]) -> None:
     table.add_row("duplicates", str(summary.duplicates))
     table.add_row("discovered themes", str(summary.themes_discovered))
     table.add_row("input", f"{summary.bytes / 1e6:.1f} MB in {summary.seconds:.1f} s = {summary.mb_per_s:.2f} MB/s")
-    table.add_row("tables", str(summary.out))
+    table.add_row("tables", escape(str(summary.out)))
     Console().print(table)
     for err in errors_preview:
-        console.print(f"[yellow]warning:[/] {err['source_path']}: {err['error']} — {err['hint']}",
-                      highlight=False, soft_wrap=True)
+        warn(f"{err['source_path']}: {err['error']} — {err['hint']}")
 
 
 def register(app: typer.Typer) -> None:
@@ -79,4 +72,4 @@ def register(app: typer.Typer) -> None:
         errors = read_table(summary.out, "errors").to_pylist()
         print_summary(summary, errors[:200])
         if len(errors) > 200:
-            console.print(f"... and {len(errors) - 200} more errors in {summary.out / 'errors.parquet'}")
+            console.print(f"... and {len(errors) - 200} more errors in {summary.out / 'errors.parquet'}", markup=False)

@@ -7,20 +7,13 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.cli_output import fail, warn
 from pipeline.config import ConfigError
 
-console = Console(stderr=True)
 FORMATS = ("table", "json", "csv")
-
-
-def fail(message: str) -> None:
-    """A one-line error and exit code 1: users get a message, never a traceback."""
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -79,9 +72,9 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         if info.rebuilt:
             Console().print(f"indexed {info.n_sentences} sentences of {info.n_documents} articles in "
-                            f"{info.seconds:.1f} s -> {info.path} ({info.bytes / 1e6:.1f} MB)", highlight=False)
+                            f"{info.seconds:.1f} s -> {info.path} ({info.bytes / 1e6:.1f} MB)", highlight=False, markup=False)
         else:
-            Console().print(f"index up to date: {info.path} ({info.n_sentences} sentences)", highlight=False)
+            Console().print(f"index up to date: {info.path} ({info.n_sentences} sentences)", highlight=False, markup=False)
 
     @app.command()
     def search(
@@ -109,7 +102,7 @@ def register(app: typer.Typer) -> None:
         except user_errors() as exc:
             fail(str(exc))
         for notice in result["notices"]:
-            console.print(f"[yellow]note:[/] {escape(notice)}", highlight=False)
+            warn(notice, "note")
         if fmt == "json":
             sys.stdout.write(to_json(result) + "\n")
         elif fmt == "csv":

@@ -6,15 +6,10 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-console = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    """Print a one-line error and exit 1: users get a message, never a traceback."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
+from pipeline.cli_output import fail
 
 
 def print_themes(rows: list[dict]) -> None:
@@ -23,12 +18,12 @@ def print_themes(rows: list[dict]) -> None:
         table.add_column(name, overflow="fold")
     for r in rows:
         table.add_row(
-            f"{r['theme_id']}\n{r['name_zh']}",
+            escape(f"{r['theme_id']}\n{r['name_zh']}"),
             r["kind"],
             f"{r['sentences']} ({r['sentences_problem']}/{r['sentences_measure']}/{r['sentences_experience']})",
             f"{r['articles']} ({r['articles_problem']}/{r['articles_measure']}/{r['articles_experience']})",
-            "、".join(r["top_terms"][:8]),
-            "\n".join(f"• {e[:80]}" for e in r["examples"][:3]),
+            escape("、".join(r["top_terms"][:8])),
+            escape("\n".join(f"• {e[:80]}" for e in r["examples"][:3])),
         )
     Console().print(table)
 

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline import __version__, charts
@@ -107,11 +108,11 @@ def comparison_frame(comp: Comparison, display: bool = False) -> pd.DataFrame:
 
 
 def _rich(frame: pd.DataFrame, title: str, notes: list[str]) -> str:
-    table = Table(title=title, show_lines=False)
+    table = Table(title=escape(title), show_lines=False)  # titles and names are the documents': not markup
     for col in frame.columns:
-        table.add_column(str(col), justify="right" if _numeric_looking(frame[col]) else "left")
+        table.add_column(escape(str(col)), justify="right" if _numeric_looking(frame[col]) else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+        table.add_row(*("" if pd.isna(v) else escape(str(v)) for v in row))
     console = Console(record=True, width=max(100, 14 * len(frame.columns)), file=io.StringIO())
     console.print(table)
     for n in notes:

@@ -546,6 +546,8 @@ def zhili(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def test_cli_run_over_many_bad_inputs_warns_and_exits_0(tmp_path):
     corpus = corpus_with_good(tmp_path)
     names = [b(corpus) for b in (b_empty, b_binary, b_ole_docx, b_csv_missing_column, b_self_link)]
+    (corpus / "[red]空[b].txt").write_bytes(b"")  # printed as it is, not read as Rich markup (lost, or a traceback)
+    names.append("[red]空[b].txt")
     shutil.copy(OTHER, os.path.join(os.fsencode(corpus), "北京 \"x\"\n.txt".encode("gbk")))
     done = zhili("run", str(corpus), "--out", str(tmp_path / "out"), "--jobs", "1",
                  "--cache-dir", str(tmp_path / "cache"))

@@ -190,3 +190,11 @@ def test_report_of_a_real_run(tmp_path):
         out = build_report(tmp_path / "run", tmp_path / "report.html")
     assert _glyph_warnings(record) == []
     assert out.stat().st_size > 50_000
+
+
+def test_terminal_tables_print_document_text_as_it_is():
+    """Titles and names come from the documents: brackets in them are text, not Rich markup."""
+    from pipeline.report import _rich
+
+    text = _rich(pd.DataFrame({"[/b]文章": ["[red]关于[2023]1号文[/x]"]}), "主题 × [b]doc", ["[/i] note"])
+    assert "[/b]文章" in text and "[red]关于[2023]1号文[/x]" in text and "主题 × [b]doc" in text

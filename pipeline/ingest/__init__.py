@@ -41,7 +41,14 @@ def display_path(path: Path, root: Path | None = None) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+MAX_ERROR_CHARS = 300
+
+
 def error_row(source_path: str, stage: str, error: str, hint: str) -> dict:
+    """An errors-table row; a reason that quotes a library's message is cut to MAX_ERROR_CHARS (pdfminer
+    quotes whole damaged dictionaries: thousands of characters on one warning line)."""
+    if len(error) > MAX_ERROR_CHARS:
+        error = error[:MAX_ERROR_CHARS - 1] + "…"
     return {"source_path": source_path, "stage": stage, "error": error, "hint": hint}
 
 

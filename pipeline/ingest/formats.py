@@ -7,14 +7,17 @@ turns into an error row.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime
 import fnmatch
 import io
 import json
+import logging
 import math
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +61,10 @@ _CHINESE = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "hz": "
             "big5": "big5hkscs", "big5hkscs": "big5hkscs", "cp950": "big5hkscs"}
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
 _UTF16_TEXT = re.compile(r"[\u3400-\u9fff\x20-\x7e\t\n\r\u3000-\u303f\uff00-\uffef\u2010-\u2027]")
+#: a text may hold a few stray NUL bytes (an export or a concatenation gone wrong): below this share of the
+#: sample they are dropped at normalisation and the file is read; above it the file is binary (random or
+#: compressed bytes are 0.4% NULs and fail the printable-text check after decoding anyway)
+_STRAY_NULS = 0.005
 _BINARY = ("looks like a binary file, not text",
            "check the file: it may be an image, archive or office file with a text extension; "
            "rename it with its real extension or remove it from the corpus")
@@ -131,12 +138,14 @@ def decode_bytes(data: bytes, cfg: IngestConfig) -> tuple[str, str]:
             text = data.decode(name, "replace")
             return text, _label(name, _replaced(text, data))
     prefix = data[: cfg.detect_bytes]
-    if b"\x00" in prefix:
+    nuls = prefix.count(0)
+    if nuls:
         name = _looks_utf16(prefix)
-        if name is None:
+        if name is not None:
+            text = data.decode(name, "replace")
+            return _check_printable(text), _label(name, _replaced(text, data))
+        if nuls > _STRAY_NULS * len(prefix):
             raise IngestError("read", *_BINARY)
-        text = data.decode(name, "replace")
-        return _check_printable(text), _label(name, _replaced(text, data))
     try:
         return _check_printable(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError as exc:
@@ -269,6 +278,11 @@ def _html_headings(html: str) -> list[tuple[str, int]]:
 # ---------------------------------------------------------------------------------------- docx
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: what a damaged zip raises while opening it or inflating a member: bad headers, an unknown compression
+#: method or version (NotImplementedError), bad offsets (ValueError), bad deflate data (zlib.error),
+#: a member marked encrypted (RuntimeError)
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
+              RuntimeError, zlib.error)
 _DOCX_HINT = "open it in Word or LibreOffice and save it again as .docx, or export it as .txt"
 
 
@@ -283,7 +297,7 @@ def check_zip(path_size: int, data: bytes, cfg: IngestConfig, kind: str = ".docx
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         inflated = sum(i.file_size for i in zf.infolist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise IngestError("read", f"corrupt {kind} (not a valid zip archive: {exc})", hint) from None
     if any(i.flag_bits & 0x1 for i in zf.infolist()):  # zip-level (PKWARE) encryption of the members
         raise IngestError("read", "the file is password-protected (its zip members are encrypted)",
@@ -725,11 +739,20 @@ def _page_text(page, cfg: IngestConfig) -> str:
     return "\n".join(t for t in out if t)
 
 
+def _close_pdf(pdf) -> None:
+    """Close a pdfplumber PDF whatever state its damage left it in: closing walks the page tree again,
+    and a tree that could not be read raises there too (it replaced the error row's reason)."""
+    with contextlib.suppress(Exception):
+        pdf.close()
+
+
 def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
     """The text layer page by page; encrypted or image-only PDFs are errors with what to do."""
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
+    # pdfminer logs each damaged object it skips; what matters reaches the errors table, not the terminal
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - pdfplumber wraps pdfminer's many error types
@@ -739,16 +762,17 @@ def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
                               "remove the password (e.g. qpdf --decrypt in.pdf out.pdf) and run again") from None
         raise IngestError("read", f"corrupt PDF ({type(cause).__name__}: {cause})",
                           "open it in a PDF viewer and save/print it again as PDF") from None
-    with pdf:
-        pages = []
-        try:
-            for page in pdf.pages:
-                pages.append(_page_text(page, cfg).split("\n"))
-        except Exception as exc:  # noqa: BLE001 - damaged page streams raise many types
-            raise IngestError("extract", f"cannot extract text from page {len(pages) + 1} of the PDF "
-                                         f"({type(exc).__name__}: {exc})",
-                              "open it in a PDF viewer and save/print it again as PDF") from None
+    pages: list[list[str]] = []
+    try:
+        for page in pdf.pages:
+            pages.append(_page_text(page, cfg).split("\n"))
         info = pdf.metadata or {}
+    except Exception as exc:  # noqa: BLE001 - damaged page streams raise many types
+        raise IngestError("extract", f"cannot extract text from page {len(pages) + 1} of the PDF "
+                                     f"({type(exc).__name__}: {exc})",
+                          "open it in a PDF viewer and save/print it again as PDF") from None
+    finally:
+        _close_pdf(pdf)
     page_number = re.compile(cfg.pdf_page_number, re.I)
     text = "\n".join(_reflow([line for page in _page_edges(pages, page_number, cfg.pdf_running_share) for line in page]))
     if not text.strip():
@@ -840,13 +864,21 @@ def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict]
         raise IngestError("read", f"cannot open the workbook ({type(exc).__name__}: {exc})", _XLSX_HINT) from None
     header: dict[str, None] = {}
     rows: list[dict] = []
-    for ws in wb.worksheets:
-        it = ws.iter_rows(values_only=True)
-        names = [str(h).strip() if h is not None else "" for h in next(it, ())]
-        header.update(dict.fromkeys(n for n in names if n))
-        rows += [dict(zip(names, r)) for r in it if any(v not in (None, "") for v in r)]
-    wb.close()
+    try:
+        for ws in wb.worksheets:  # read-only mode parses each sheet as it is read
+            it = ws.iter_rows(values_only=True)
+            names = [str(h).strip() if h is not None else "" for h in next(it, ())]
+            header.update(dict.fromkeys(n for n in names if n))
+            rows += [dict(zip(names, r)) for r in it if any(v not in (None, "") for v in r)]
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet raises zip, XML or value errors
+        raise IngestError("extract", f"cannot read the workbook's sheets ({type(exc).__name__}: {exc})",
+                          _XLSX_HINT) from None
+    finally:
+        wb.close()
     return list(header), rows, None, []
+
+
+_XLS_HINT = "remove any password, open it in Excel, WPS or LibreOffice and save it as .xlsx"
 
 
 def _xls_value(cell, datemode: int) -> Any:
@@ -878,14 +910,13 @@ def _records_xls(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict],
             raise IngestError("read", "the .xls file is a web page (an HTML table saved with an .xls name)",
                               "open it in Excel or WPS and save it as .xlsx, then run again")
         return _records_csv(data, cfg)
-    try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    try:  # xlrd writes its warnings on damaged files to logfile: kept off the user's terminal
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=io.StringIO())
     except Exception as exc:  # noqa: BLE001 - xlrd raises many types on broken or encrypted workbooks
-        raise IngestError("read", f"cannot open the .xls workbook ({type(exc).__name__}: {exc})",
-                          "remove any password, open it in Excel, WPS or LibreOffice and save it as .xlsx") from None
+        raise IngestError("read", f"cannot open the .xls workbook ({type(exc).__name__}: {exc})", _XLS_HINT) from None
     header: dict[str, None] = {}
     rows: list[dict] = []
-    try:
+    try:  # on_demand: each sheet is parsed when it is asked for, so a damaged one raises here
         for k in range(book.nsheets):
             sheet = book.sheet_by_index(k)
             if not sheet.nrows:
@@ -897,6 +928,9 @@ def _records_xls(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict],
                 if any(v not in (None, "") for v in values):
                     rows.append(dict(zip(names, values)))
             book.unload_sheet(k)
+    except Exception as exc:  # noqa: BLE001 - struct, index and key errors from damaged records
+        raise IngestError("extract", f"cannot read the .xls workbook's sheets ({type(exc).__name__}: {exc})",
+                          _XLS_HINT) from None
     finally:
         book.release_resources()
     return list(header), rows, None, []

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.formats import Extracted, IngestError, Unit, check_zip
+from pipeline.ingest.formats import ZIP_ERRORS, Extracted, IngestError, Unit, check_zip
 
 _RTF_HINT = "open it in Word or WPS and save it as .docx, then run again"
 _ODT_HINT = "open it in LibreOffice or WPS and save it again as .odt or .docx, then run again"
@@ -146,7 +145,7 @@ def read_odt(data: bytes, cfg: IngestConfig) -> Extracted:
         root = etree.fromstring(zf.read("content.xml"), parser)
     except KeyError:
         raise IngestError("read", "not an OpenDocument text (the archive has no content.xml)", _ODT_HINT) from None
-    except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (etree.XMLSyntaxError, *ZIP_ERRORS) as exc:
         raise IngestError("extract", f"cannot parse the .odt ({type(exc).__name__}: {exc})", _ODT_HINT) from None
     body = root.find(f"{_OFFICE}body/{_OFFICE}text")
     if body is None:
@@ -158,7 +157,7 @@ def read_odt(data: bytes, cfg: IngestConfig) -> Extracted:
     meta: dict = {"headings": headings}
     try:
         info = etree.parse(io.BytesIO(zf.read("meta.xml")), parser).getroot()
-    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError):
+    except (KeyError, etree.XMLSyntaxError, *ZIP_ERRORS):
         info = None
     if info is not None:
         for key, path in (("title", f".//{_DC}title"), ("author", f".//{_META}initial-creator"),
