@@ -698,7 +698,7 @@ def test_each_row_takes_the_first_text_column_it_fills(tmp_path):
     assert [(a["title"], a["text"][:5]) for a in res.articles] == [("甲", BODY[:5]), ("乙", BODY[::-1][:5])]
     assert "杭州市" in res.articles[0]["region_hint"]
     (err,) = res.errors
-    assert "1 rows have an empty 'content' or '正文'" in err["error"]
+    assert "1 rows have an empty 'content' or '正文' (line 3)" in err["error"]
 
 
 def test_ragged_csv(tmp_path):
@@ -709,6 +709,20 @@ def test_ragged_csv(tmp_path):
     assert [a["title"] for a in res.articles] == ["短行", "长行", "正常"]
     assert [a["year"] for a in res.articles] == [None, 2021, 2020]
     assert len(res.errors) == 1 and "different number of cells" in res.errors[0]["error"]
+
+
+def test_a_stray_quote_in_a_csv_loses_no_rows(tmp_path):
+    """A quote opened and never closed ran the csv reader over every line after it: three reports became
+    one cell of the broken row. Those lines are rows of their own again, and the row is reported by its
+    line; a real multi-line cell (a quoted text with line breaks) stays one row."""
+    p = tmp_path / "docs.csv"
+    p.write_text(f'title,content,year\n甲,{BODY},2021\n"乙,{BODY},2022\n丙,{BODY},2023\n丁,{BODY},2024\n'
+                 f'戊,"{BODY[:20]}\n{BODY[20:]}",2025\n', encoding="utf-8")
+    res = read(p)
+    assert [(a["title"], a["year"]) for a in res.articles] == [("甲", 2021), ("丙", 2023), ("丁", 2024), ("戊", 2025)]
+    assert res.articles[-1]["text"].replace("\n", "") == BODY
+    (unclosed, empty) = [e["error"] for e in res.errors]
+    assert "not closed where the row ends (lines 3)" in unclosed and "empty 'content' (line 3)" in empty
 
 
 def test_xlsx_collection(tmp_path):
@@ -734,11 +748,13 @@ def test_every_worksheet_of_a_workbook_is_read(tmp_path):
         ws = wb.create_sheet(str(year))
         ws.append(["年份", "标题", "正文"])
         ws.append([year, title, BODY])
+    wb["2023"].append([2023, "丙街道", None])
     p = tmp_path / "materials.xlsx"
     wb.save(p)
     res = read(p)
     assert [(a["title"], a["year"]) for a in res.articles] == [("甲街道", 2022), ("乙街道", 2023)]
-    assert not res.errors  # the notes sheet's one line is its header: no rows
+    (err,) = res.errors  # the notes sheet's one line is its header: no rows; the empty text is found by its place
+    assert "1 rows have an empty '正文' (sheet '2023' row 3)" in err["error"]
 
 
 def test_xls_collection_of_every_sheet(tmp_path):

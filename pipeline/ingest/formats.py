@@ -798,23 +798,57 @@ def mapping_for(path: Path, cfg: IngestConfig) -> CollectionMapping | None:
     return next((m for m in cfg.collections if fnmatch.fnmatch(path.name, m.glob)), None)
 
 
-def _records_csv(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str, list[IngestError]]:
+def _csv_rows(lines: list[str], dialect, width: int, start: int = 0) -> Iterator[tuple[int, list[str], bool]]:
+    """(first line, cells, quote left open) of each row of lines[start:], line numbers 1-based.
+
+    A quote opened and never closed where its row ends runs the reader over the lines after it (a stray "
+    in one row swallowed every report after it into one cell). Such a row spans several lines, has not the
+    header's number of cells, and the line after its first holds a whole row of its own: it is read as its
+    first line alone and the reading starts again on the next line. A real multi-line cell keeps its row."""
+    while True:
+        reader = csv.reader(lines[start:], dialect)
+        end = start
+        for values in reader:
+            first, end = end + 1, start + reader.line_num
+            if len(values) != width and end > first and \
+                    len(next(csv.reader([lines[first]], dialect), [])) == width:
+                yield first, next(csv.reader([lines[first - 1]], dialect), []), True
+                start = first
+                break
+            yield first, values, False
+        else:
+            return
+
+
+#: what each collection reader returns: the header, (where, row) pairs (where: "line 12", "sheet '2023' row 4",
+#: for messages a user can act on), the encoding label and the rows' problems
+Records = tuple[list[str], list[tuple[str, dict]], str | None, list[IngestError]]
+
+
+def _records_csv(data: bytes, cfg: IngestConfig) -> Records:
     text, enc = decode_bytes(data, cfg)
     csv.field_size_limit(1 << 30)
     try:
         dialect = csv.Sniffer().sniff(text[:20000], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    lines = io.StringIO(text, newline="").readlines()  # split as the reader splits them
+    reader = csv.reader(lines, dialect)
     header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
-    rows, ragged = [], []
-    for i, values in enumerate(reader):
+    rows, ragged, unclosed = [], [], []
+    for first, values, open_quote in _csv_rows(lines, dialect, len(header), start=reader.line_num):
+        if open_quote:
+            unclosed.append(first)
         if not any(v.strip() for v in values):
             continue
-        if len(values) != len(header):
-            ragged.append(i + 2)
-        rows.append(dict(zip(header, values)))  # short rows: missing cells are absent; long rows: extras dropped
+        if len(values) != len(header) and not open_quote:
+            ragged.append(first)
+        rows.append((f"line {first}", dict(zip(header, values))))  # short rows: missing cells absent; extras dropped
     errors = []
+    if unclosed:
+        errors.append(IngestError("extract", f"{len(unclosed)} rows open a quote (\") that is not closed where the "
+                                             f"row ends (lines {_some(unclosed)}); the lines after it were read "
+                                             f"as rows of their own", "check the quotes on those lines"))
     if ragged:
         errors.append(IngestError("extract", f"{len(ragged)} rows have a different number of cells than the "
                                              f"header (lines {_some(ragged)}); missing cells read as empty, "
@@ -826,7 +860,7 @@ def _some(items: list, n: int = 5) -> str:
     return ", ".join(map(str, items[:n])) + (" ..." if len(items) > n else "")
 
 
-def _records_jsonl(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str, list[IngestError]]:
+def _records_jsonl(data: bytes, cfg: IngestConfig) -> Records:
     text, enc = decode_bytes(data, cfg)
     rows, bad, header = [], [], {}
     for i, line in enumerate(text.split("\n")):
@@ -838,7 +872,7 @@ def _records_jsonl(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict
             bad.append(i + 1)
             continue
         if isinstance(obj, dict):
-            rows.append(obj)
+            rows.append((f"line {i + 1}", obj))
             header.update(dict.fromkeys(obj))
         else:
             bad.append(i + 1)
@@ -850,7 +884,7 @@ def _records_jsonl(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict
 _XLSX_HINT = "open it in Excel/LibreOffice and save it again as .xlsx"
 
 
-def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str | None, list[IngestError]]:
+def _records_xlsx(data: bytes, cfg: IngestConfig) -> Records:
     """Rows of every worksheet, each under its own header row (a workbook often holds one sheet per year
     or region, or a notes sheet before the data); the header is all sheets' columns, first sheet first."""
     import openpyxl
@@ -863,13 +897,14 @@ def _records_xlsx(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict]
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on broken workbooks
         raise IngestError("read", f"cannot open the workbook ({type(exc).__name__}: {exc})", _XLSX_HINT) from None
     header: dict[str, None] = {}
-    rows: list[dict] = []
+    rows: list[tuple[str, dict]] = []
     try:
         for ws in wb.worksheets:  # read-only mode parses each sheet as it is read
             it = ws.iter_rows(values_only=True)
             names = [str(h).strip() if h is not None else "" for h in next(it, ())]
             header.update(dict.fromkeys(n for n in names if n))
-            rows += [dict(zip(names, r)) for r in it if any(v not in (None, "") for v in r)]
+            rows += [(f"sheet {ws.title!r} row {k}", dict(zip(names, r))) for k, r in enumerate(it, 2)
+                     if any(v not in (None, "") for v in r)]
     except Exception as exc:  # noqa: BLE001 - a damaged sheet raises zip, XML or value errors
         raise IngestError("extract", f"cannot read the workbook's sheets ({type(exc).__name__}: {exc})",
                           _XLSX_HINT) from None
@@ -897,7 +932,7 @@ def _xls_value(cell, datemode: int) -> Any:
     return cell.value
 
 
-def _records_xls(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict], str | None, list[IngestError]]:
+def _records_xls(data: bytes, cfg: IngestConfig) -> Records:
     """Rows of every worksheet of an Excel 97-2003 workbook (xlrd), as _records_xlsx. Files named .xls are
     often something else: a renamed .xlsx is read as one, a tab-separated export as a .csv; a web page
     saved as .xls is refused with what to do."""
@@ -915,7 +950,7 @@ def _records_xls(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict],
     except Exception as exc:  # noqa: BLE001 - xlrd raises many types on broken or encrypted workbooks
         raise IngestError("read", f"cannot open the .xls workbook ({type(exc).__name__}: {exc})", _XLS_HINT) from None
     header: dict[str, None] = {}
-    rows: list[dict] = []
+    rows: list[tuple[str, dict]] = []
     try:  # on_demand: each sheet is parsed when it is asked for, so a damaged one raises here
         for k in range(book.nsheets):
             sheet = book.sheet_by_index(k)
@@ -926,7 +961,7 @@ def _records_xls(data: bytes, cfg: IngestConfig) -> tuple[list[str], list[dict],
             for r in range(1, sheet.nrows):
                 values = [_xls_value(c, book.datemode) for c in sheet.row(r)]
                 if any(v not in (None, "") for v in values):
-                    rows.append(dict(zip(names, values)))
+                    rows.append((f"sheet {sheet.name!r} row {r + 1}", dict(zip(names, values))))
             book.unload_sheet(k)
     except Exception as exc:  # noqa: BLE001 - struct, index and key errors from damaged records
         raise IngestError("extract", f"cannot read the .xls workbook's sheets ({type(exc).__name__}: {exc})",
@@ -973,16 +1008,16 @@ def read_collection(data: bytes, path: Path, cfg: IngestConfig) -> Extracted:
                                      f"{', '.join(map(repr, header)) or '(none)'}",
                           f"add the column holding the text to ingest.collections[glob={mapping.glob!r}].text")
     units, empty = [], []
-    for i, row in enumerate(rows):
+    for i, (where, row) in enumerate(rows):
         text = _cell(row, text_columns)
         if text is None:
-            empty.append(i + 1)
+            empty.append(where)
             continue
         meta = {k: _cell(row, column) for k, column in columns.items()}
         units.append(Unit(str(text), {k: v for k, v in meta.items() if v is not None}, row=i))
     if empty:
         errors.append(IngestError("extract", f"{len(empty)} rows have an empty {' or '.join(map(repr, text_columns))} "
-                                             f"(rows {_some(empty)})",
+                                             f"({_some(empty)})",
                                   "those rows were skipped; fill the text or remove them"))
     return Extracted(units, enc, errors)
 
