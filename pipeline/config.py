@@ -351,18 +351,27 @@ class ThemesConfig(Strict):
     model_cache: str = "~/.cache/zhili/themes"
     article_marker: str = Field(r"篇\s*\d+", description="regex: a labelled unit matching it starts a new article (CV groups)")
     discover: bool = True
-    min_cluster_size: int = 8
+    min_cluster_size: int = Field(8, ge=1, description="a discovered theme holds at least this many sentences")
     discovery_max_df: float = Field(0.05, gt=0, le=1, description="words in more sentences than this share name no theme")
-    min_topics: int = 3
-    max_topics: int = 12
-    merge_overlap: float = Field(0.5, description="a discovered theme sharing this share of sentences or top terms with a seeded one is merged")
-    max_discovery_sentences: int = Field(50_000, description="beyond this, discovery fits on a hash sample")
+    min_topics: int = Field(3, ge=2, description="fewest themes discovery tries in each kind of sentence")
+    max_topics: int = Field(12, ge=2, description="most themes it tries (the most coherent number in between wins)")
+    merge_overlap: float = Field(0.5, ge=0, le=1, description="a discovered theme sharing this share of sentences or top terms with a seeded one is merged")
+    max_discovery_sentences: int = Field(50_000, ge=100, description="beyond this, discovery fits on a hash sample")
     random_state: int = 0
+
+    @field_validator("max_topics")
+    @classmethod
+    def _topic_range(cls, v: int, info) -> int:
+        """An empty range silently discovered nothing."""
+        low = info.data.get("min_topics", 3)
+        if v < low:
+            raise ValueError(f"must be at least min_topics ({low})")
+        return v
 
 
 class RunConfig(Strict):
-    jobs: int = 0  # 0 = all cores
-    batch_files: int = 32
+    jobs: int = Field(0, ge=0, description="worker processes; 0 = all cores")
+    batch_files: int = Field(32, ge=1, description="files a worker takes at a time")
     cache_dir: str = "~/.cache/zhili/files"
     cache_compression: Literal["none", "lz4", "zstd"] = Field(
         "none", description="compression of cache bundles: none is fastest (on 200 articles lz4 bundles were "

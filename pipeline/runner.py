@@ -307,6 +307,8 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
         shutil.rmtree(cache_url, ignore_errors=True)
     cache = StageCache(cache_url, cfg.run.cache_compression)
     tasks = _tasks(corpus, root, cfg, errors, cache)
+    if not tasks:  # an empty folder, or only files zhili does not read: nothing to run (it used to crash)
+        raise PipelineError(_nothing_message(corpus, tasks, errors, cfg))
     timings = {"discover": time.perf_counter() - t0}
     if on_start:
         on_start(len(tasks), sum(t.size for t in tasks))
@@ -409,6 +411,9 @@ def _nothing_message(corpus: Path, tasks: list[FileTask], errors: list[dict], cf
     if not tasks and not errors:
         return (f"no input files found in {corpus}: zhili reads {' '.join(cfg.ingest.extensions)} "
                 f"(see ingest.extensions in the config)")
-    first = errors[0] if errors else {"source_path": "?", "error": "no articles"}
-    return (f"none of the {len(tasks)} files in {corpus} could be processed ({len(errors)} errors, first: "
-            f"{first['source_path']}: {first['error']}); previous outputs were left untouched")
+    first = errors[0] if errors else {"source_path": "?", "error": "no articles", "hint": ""}
+    what = (f"none of the {len(tasks)} files in {corpus} could be processed" if tasks else
+            f"no file in {corpus} is of a type zhili reads")
+    hint = f" -> {first['hint']}" if first.get("hint") else ""
+    return (f"{what} ({len(errors)} errors, first: {first['source_path']}: {first['error']}{hint}); "
+            "previous outputs were left untouched")

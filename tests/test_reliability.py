@@ -51,7 +51,10 @@ unreadable at reading      read: "permission denied: Permission denied" -> make 
 `zhili run` over several   exit 0, one "warning: <path>: <error> — <hint>" line per bad file, no traceback
   bad files
 `zhili run`, nothing       exit 1, "error: none of the 2 files in ... could be processed (2 errors, first:
-  readable                 empty.txt: empty file); previous outputs were left untouched"
+  readable                 empty.txt: empty file -> remove it, ...); previous outputs were left untouched"
+`zhili run`, empty folder  exit 1, "error: no input files found in ...: zhili reads .txt .md ..." [was a
+  or only .pptx/.caj       pandas traceback, "No objects to concatenate"; only unread types: "no file in ...
+                           is of a type zhili reads (2 errors, first: a.pptx: ... -> export it as PDF ...)"]
 config: wrong type         exit 1, "error: invalid configuration in bad.yaml: structure.max_sentence_chars: Input
                            should be a valid integer ..."
 config: unknown key        exit 1, "... ingest.max_file_megabytes: unknown key (check its spelling)"
@@ -575,6 +578,8 @@ BAD_CONFIGS = {
     "unknown-key": ("ingest:\n  max_file_megabytes: 10\n", r"ingest\.max_file_megabytes: unknown key"),
     "bad-regex": ("boilerplate:\n  line_patterns: ['^(来源']\n",
                   r"boilerplate\.line_patterns: bad regular expression '\^\(来源'"),
+    "empty-range": ("themes:\n  min_topics: 9\n  max_topics: 2\n", r"themes\.max_topics: must be at least min_topics \(9\)"),
+    "negative-jobs": ("run:\n  jobs: -3\n", r"run\.jobs: Input should be greater than or equal to 0"),
     "not-yaml": ("ingest: [unclosed\n", r"is not valid YAML"),
     "not-a-mapping": ("- just\n- a list\n", r"\(top level\)|input should be a valid dictionary"),
 }

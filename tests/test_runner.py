@@ -215,6 +215,19 @@ def test_nothing_readable_is_a_clear_error_and_keeps_previous_outputs(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_empty_folder_or_one_of_unread_types_is_a_clear_error(tmp_path):
+    """Both ended in a pandas traceback ("No objects to concatenate") before any message."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(PipelineError, match=r"no input files found in .*empty: zhili reads \.txt"):
+        pipeline.run(empty, out=tmp_path / "out", cache_dir=str(tmp_path / "c"))
+    (empty / "汇报.pptx").write_bytes(b"PK")
+    with pytest.raises(PipelineError, match=r"no file in .* is of a type zhili reads \(1 errors, first: 汇报\.pptx: "
+                                            r"\.pptx files are not read -> export it as PDF"):
+        pipeline.run(empty, out=tmp_path / "out", cache_dir=str(tmp_path / "c"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_files_become_error_rows_and_good_ones_are_processed(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
