@@ -300,12 +300,19 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
     if not corpus.exists():
         raise PipelineError(f"corpus not found: {corpus} (give a folder or a file)")
     root = corpus if corpus.is_dir() else corpus.parent
+    unsafe = tables.unsafe_out(out)
+    if unsafe:
+        raise PipelineError(unsafe)
     errors: list[dict] = []
     cache_url = cache_dir or cfg.run.cache_dir
     if fresh:
         cache_url = str(out.resolve().parent / f".{out.name}.fresh-cache")
         shutil.rmtree(cache_url, ignore_errors=True)
-    cache = StageCache(cache_url, cfg.run.cache_compression)
+    try:
+        cache = StageCache(cache_url, cfg.run.cache_compression)
+    except OSError as exc:
+        raise PipelineError(f"cannot use the cache folder {cache_url}: {exc.strerror or exc}; give another "
+                            "--cache-dir (or run.cache_dir in the config)") from None
     tasks = _tasks(corpus, root, cfg, errors, cache)
     if not tasks:  # an empty folder, or only files zhili does not read: nothing to run (it used to crash)
         raise PipelineError(_nothing_message(corpus, tasks, errors, cfg))
@@ -316,7 +323,10 @@ def run_pipeline(corpus: str | Path, out: str | Path = "outputs/run", config: st
     runs = Path(cache.url) / "runs" / key if "://" not in cache.url else None
     summary = RunSummary(out=out.resolve(), files=len(tasks), bytes=sum(t.size for t in tasks))
     n_jobs = jobs if jobs is not None else (cfg.run.jobs or os.cpu_count() or 1)
-    writer = tables.RunWriter(out)
+    try:
+        writer = tables.RunWriter(out)
+    except OSError as exc:
+        raise PipelineError(f"cannot write the output folder {out}: {exc.strerror or exc}; give another --out") from None
     try:
         if runs is not None and (runs / "run.json").exists() and not _retry(errors):
             _copy_tree(runs, writer.staging)

@@ -228,6 +228,23 @@ def recover(out: Path) -> None:
         os.replace(old, out)
 
 
+def unsafe_out(out: str | Path) -> str | None:
+    """Why writing a run to `out` would destroy files that are not a run's, or None when it is safe.
+
+    A run replaces its output folder whole: pointed at a folder of documents (the corpus itself, a
+    parent of it, ~/Documents) or at a file, it deleted them. Safe: a folder that does not exist, an
+    empty one, or one holding a run (its run.json)."""
+    out = Path(out)
+    if not out.exists() and not out.is_symlink():
+        return None
+    if not out.is_dir():
+        return f"the output path {out} is a file, not a folder; give a folder for the run's tables"
+    if (out / "run.json").is_file() or not any(out.iterdir()):
+        return None
+    return (f"the output folder {out} holds files but no zhili run (no run.json): writing the run there would "
+            "delete them; give a new or empty folder, or the folder of a previous run")
+
+
 class RunWriter:
     """Writes a run into a temporary sibling directory and swaps it into place on commit.
 

@@ -215,6 +215,28 @@ def test_nothing_readable_is_a_clear_error_and_keeps_previous_outputs(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_run_never_replaces_what_is_not_a_run(tmp_path):
+    """A run replaces its output folder whole: given the corpus itself, a folder of notes or a file as
+    --out, it deleted them. It is refused before anything is read; an empty folder or a previous run's
+    folder is written as before."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE / "city-reports-2024" / "天津.txt", corpus / "天津.txt")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "要点.txt").write_text("重要", encoding="utf-8")
+    (tmp_path / "report.xlsx").write_bytes(b"PK")
+    for out, why in ((corpus, "holds files but no zhili run"), (notes, "holds files but no zhili run"),
+                     (tmp_path, "holds files but no zhili run"), (tmp_path / "report.xlsx", "is a file")):
+        with pytest.raises(PipelineError, match=why):
+            pipeline.run(corpus, out=out, cache_dir=str(tmp_path / "c"), jobs=1)
+    assert (corpus / "天津.txt").exists() and (notes / "要点.txt").read_text(encoding="utf-8") == "重要"
+    assert (tmp_path / "report.xlsx").read_bytes() == b"PK"
+    (tmp_path / "empty").mkdir()
+    for _ in range(2):  # an empty folder, then the run it now holds
+        assert pipeline.run(corpus, out=tmp_path / "empty", cache_dir=str(tmp_path / "c"), jobs=1).articles == 1
+
+
 def test_an_empty_folder_or_one_of_unread_types_is_a_clear_error(tmp_path):
     """Both ended in a pandas traceback ("No objects to concatenate") before any message."""
     empty = tmp_path / "empty"
