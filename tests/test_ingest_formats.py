@@ -711,6 +711,21 @@ def test_ragged_csv(tmp_path):
     assert len(res.errors) == 1 and "different number of cells" in res.errors[0]["error"]
 
 
+def test_json_lists_and_objects_are_read_as_their_text(tmp_path):
+    """Scraped records hold their text as a list of paragraphs or an object of parts: paragraphs on their
+    own lines, not Python's repr ("['…', '…']") with its brackets and quotes in the sentences."""
+    p = tmp_path / "scraped.jsonl"
+    p.write_text(json.dumps({"title": ["社区", "调研"], "content": [BODY[:40], "", None, BODY[40:]]}, ensure_ascii=False)
+                 + "\n" + json.dumps({"title": "乙", "content": {"lead": BODY[:40], "body": [BODY[40:]]}},
+                                     ensure_ascii=False) + "\n" + json.dumps({"title": "丙", "content": []}) + "\n",
+                 encoding="utf-8")
+    res = read(p)
+    assert [(a["title"], a["text"]) for a in res.articles] == [("社区调研", BODY[:40] + "\n" + BODY[40:]),
+                                                            ("乙", BODY[:40] + "\n" + BODY[40:])]
+    (err,) = res.errors
+    assert "empty 'content' (line 3)" in err["error"]
+
+
 def test_a_stray_quote_in_a_csv_loses_no_rows(tmp_path):
     """A quote opened and never closed ran the csv reader over every line after it: three reports became
     one cell of the broken row. Those lines are rows of their own again, and the row is reported by its

@@ -974,10 +974,22 @@ def _records_xls(data: bytes, cfg: IngestConfig) -> Records:
 _RECORDS = {".csv": _records_csv, ".jsonl": _records_jsonl, ".xlsx": _records_xlsx, ".xls": _records_xls}
 
 
-def _cell(row: dict, columns: list[str]) -> Any:
-    """The row's value in the first of the columns where it has one (None if none has)."""
+def _flat(value: Any, sep: str) -> Any:
+    """A JSON list or object as the text of its items (a scraped record often holds its text as a list of
+    paragraphs, or {"p": ...}): joined with sep, not Python's repr with its brackets and quotes."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        parts = [_flat(v, sep) for v in value if v is not None]
+        return sep.join(str(v).strip() for v in parts if str(v).strip())
+    return value
+
+
+def _cell(row: dict, columns: list[str], sep: str = " ") -> Any:
+    """The row's value in the first of the columns where it has one (None if none has); lists and objects
+    flattened (_flat)."""
     for column in columns:
-        value = row.get(column)
+        value = _flat(row.get(column), sep)
         if value is not None and not (isinstance(value, str) and not value.strip()):
             return value
     return None
@@ -1009,7 +1021,7 @@ def read_collection(data: bytes, path: Path, cfg: IngestConfig) -> Extracted:
                           f"add the column holding the text to ingest.collections[glob={mapping.glob!r}].text")
     units, empty = [], []
     for i, (where, row) in enumerate(rows):
-        text = _cell(row, text_columns)
+        text = _cell(row, text_columns, "\n")
         if text is None:
             empty.append(where)
             continue
