@@ -133,6 +133,8 @@ class IngestConfig(Strict):
                                    "wholly on each side of the gutter for it to be two columns")
     pdf_column_min_chars: int = Field(8, ge=1, description="characters the typical line of each column holds "
                                       "at least: a table of short cells either side of a gap is not two columns")
+    pdf_max_glyph_codes: float = Field(0.1, ge=0, le=1, description="a PDF whose characters are more than this share "
+                                       "(cid:N) glyph codes (fonts without a Unicode map) is refused: OCR it")
     collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
                                             for g in ("*.jsonl", "*.csv", "*.xlsx", "*.xls")]
 

@@ -607,6 +607,47 @@ def test_clean_title(raw, title):
     assert clean_title(raw, c.title_noise, c.title_placeholders) == title
 
 
+def _glyph_pdf(path: Path, lines: list[str], coded: int) -> None:
+    """A one-page PDF written by hand: each line in STSong-Light (UCS-2 codes pdfminer maps to text), then
+    `coded` glyphs in an embedded-style font without a Unicode map (pdfminer gives '(cid:N)' for those)."""
+    ucs2 = "".join(f"BT /F1 12 Tf 60 {780 - 20 * k} Td <{line.encode('utf-16-be').hex()}> Tj ET\n"
+                   for k, line in enumerate(lines))
+    cids = "".join(f"{100 + j:04X}" for j in range(coded))
+    content = (ucs2 + (f"BT /F2 12 Tf 60 100 Td <{cids}> Tj ET\n" if coded else "")).encode("ascii")
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> "
+            b"/Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts "
+            b"[<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) "
+            b"/Ordering (GB1) /Supplement 2 >> >>] >>",
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /ABCDEF+SimSun /Encoding /Identity-H /DescendantFonts "
+            b"[<< /Type /Font /Subtype /CIDFontType2 /BaseFont /ABCDEF+SimSun /CIDSystemInfo << /Registry (Adobe) "
+            b"/Ordering (Identity) /Supplement 0 >> >>] >>"]
+    out, offsets = io.BytesIO(b"%PDF-1.4\n"), []
+    out.seek(0, 2)
+    for i, obj in enumerate(objs, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + obj + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
+    path.write_bytes(out.getvalue())
+
+
+def test_pdf_glyph_codes_are_refused_or_marked(tmp_path, capfd):
+    """Fonts embedded without a Unicode map give '(cid:1234)' instead of characters: mostly such codes is an
+    error row saying to OCR it (the run used to index sentences of '(cid:…)'); a few are U+FFFD."""
+    lines = [BODY[:30], BODY[30:]]
+    _glyph_pdf(tmp_path / "codes.pdf", lines[:1], 200)
+    err = only_error(read(tmp_path / "codes.pdf"))
+    assert "fonts have no Unicode map" in err["error"] and "ocrmypdf" in err["hint"]
+    _glyph_pdf(tmp_path / "few.pdf", lines, 3)
+    (art,) = read(tmp_path / "few.pdf").articles
+    assert "cid:" not in art["text"] and art["text"].count("\ufffd") == 3 and BODY[:30] in art["text"]
+    assert capfd.readouterr().err == ""
+
+
 def test_image_only_pdf(tmp_path):
     p = tmp_path / "scan.pdf"
     _pdf(p, [], image_only=True)

@@ -739,6 +739,26 @@ def _page_text(page, cfg: IngestConfig) -> str:
     return "\n".join(t for t in out if t)
 
 
+_GLYPH_CODE = re.compile(r"\(cid:\d+\)")
+
+
+def _glyph_codes(text: str, max_share: float) -> str:
+    """Text whose fonts had no Unicode map comes out as (cid:1234) codes, not characters (common in Chinese
+    PDFs made by some typesetting tools): mostly codes is an error row saying to OCR it; a few become U+FFFD
+    (a missing character, counted as such), not '(cid:…)' inside sentences."""
+    codes = len(_GLYPH_CODE.findall(text))
+    if not codes:
+        return text
+    text = _GLYPH_CODE.sub("\ufffd", text)
+    share = codes / max(1, len(re.sub(r"\s", "", text)))
+    if share > max_share:
+        raise IngestError("extract", f"the PDF's fonts have no Unicode map: {share:.0%} of its characters are "
+                                     "glyph codes ((cid:N)), not text",
+                          "run OCR (e.g. ocrmypdf --force-ocr -l chi_sim in.pdf out.pdf), or export the text from "
+                          "the program that made the PDF, and ingest the result")
+    return text
+
+
 def _close_pdf(pdf) -> None:
     """Close a pdfplumber PDF whatever state its damage left it in: closing walks the page tree again,
     and a tree that could not be read raises there too (it replaced the error row's reason)."""
@@ -778,6 +798,7 @@ def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
     if not text.strip():
         raise IngestError("extract", f"the PDF has no text layer ({len(pages)} pages, scanned images only?)",
                           "run OCR first (e.g. ocrmypdf -l chi_sim in.pdf out.pdf) and ingest the result")
+    text = _glyph_codes(text, cfg.pdf_max_glyph_codes)
     meta: dict[str, Any] = {}
     for key, name in (("Title", "title"), ("Author", "author")):
         value = info.get(key)
