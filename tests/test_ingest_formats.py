@@ -162,6 +162,31 @@ def test_html_main_text_without_chrome(tmp_path):
         assert chrome not in art["text"]
 
 
+def test_a_page_laid_out_in_tables_keeps_its_paragraphs_and_headings(tmp_path):
+    """Government sites often lay a whole page out in tables: trafilatura read the article as one table cell
+    and wrote it on one line (menu, title, 一、… headings and paragraphs run together). Layout tables are
+    now plain blocks; a data table inside the article stays cells."""
+    paras = [line for line in city_report("天津").split("\n") if line.strip()][:30]
+    menu = "<table><tr><td><a href='/'>首页</a> | <a>政务公开</a> | <a>政府信息公开</a> | <a>互动交流</a></td></tr></table>"
+    side = "<td width=200><ul>" + "".join(f"<li><a>关于印发实施方案的通知{i}</a></li>" for i in range(10)) + "</ul></td>"
+    body = "".join(f"<p style='text-indent:2em'>{x}</p>" for x in paras[:10])
+    body += "<div>" + "<br>　　".join(paras[10:20]) + "</div>"
+    body += "<table><tr><td>街道</td><td>网格数</td></tr><tr><td>甲街道</td><td>1100</td></tr></table>"
+    body += "".join(f"<p>{x}</p>" for x in paras[20:])
+    html = (f"<html><head><meta charset=utf-8><title>2024年政府工作报告_某市人民政府</title></head><body>{menu}"
+            f"<table><tr>{side}<td><h1>2024年政府工作报告</h1><div>发布时间：2024-01-20</div>{body}</td></tr></table>"
+            "<div>主办：某市人民政府办公室 京ICP备05070251号</div></body></html>")
+    p = tmp_path / "report.html"
+    p.write_text(html, encoding="utf-8")
+    (art,) = read(p).articles
+    lines = art["text"].split("\n")
+    assert all(x.strip() in lines for x in paras), [x for x in paras if x.strip() not in lines][:2]
+    assert "| 街道 | 网格数 |" in lines and "首页" not in art["text"] and "实施方案的通知" not in art["text"]
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert "一、2023年工作回顾" in [s["heading"] for s in sections]
+    assert art["title"] == "2024年政府工作报告" and art["date"] == "2024-01-20"
+
+
 def test_html_heading_elements_are_headings(tmp_path):
     html = (f"<html><body><article><h1>社区治理调研</h1><p>{BODY}</p><h2>存在的<b>问题</b></h2>"
             "<p>社区工作者队伍不稳定，待遇偏低，人员流失严重。</p><h2>对策建议</h2><p>健全社区工作者激励机制，提高待遇。</p>"

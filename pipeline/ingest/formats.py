@@ -234,6 +234,46 @@ def _html_fulltext(html: str) -> str:
     return htmllib.unescape(text)
 
 
+#: what a data table's cell does not hold: a cell holding one of these, or this much text, lays out a page
+_LAYOUT_CONTENT = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section",
+                             "article", "blockquote", "pre", "form"})
+_LAYOUT_CELL_CHARS = 300
+
+
+def _is_layout_table(table) -> bool:
+    """A table that lays out a page (the article in one cell, a menu of links) rather than holding data."""
+    text = len(table.text_content().strip())
+    links = sum(len(a.text_content().strip()) for a in table.iter("a"))
+    if text and links > 0.5 * text:
+        return True
+    return any(len(cell.text_content()) > _LAYOUT_CELL_CHARS or any(d.tag in _LAYOUT_CONTENT for d in cell.iterdescendants())
+               for cell in table.iter("td", "th"))
+
+
+def _unwrap_layout_tables(html: str) -> str:
+    """The page with its layout tables turned into plain blocks (table, row and cell -> div).
+
+    Many government sites lay out a whole page in tables: trafilatura then reads the article as one table
+    cell and writes it on one line, its paragraphs and headings (一、…) run together with the page's menu.
+    Data tables (short cells, no paragraphs) are left as tables. Unparsable markup is returned as it is."""
+    if "<table" not in html[:2_000_000].lower():
+        return html
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(html)
+        changed = False
+        for table in list(root.iter("table")):
+            if _is_layout_table(table):  # its own rows and cells only: a data table inside a cell stays one
+                own = table.xpath("./thead|./tbody|./tfoot|./tr|./*/tr|./tr/td|./tr/th|./*/tr/td|./*/tr/th")
+                for el in [table, *own]:
+                    el.tag = "div"
+                changed = True
+        return lxml.html.tostring(root, encoding="unicode") if changed else html
+    except (ValueError, RecursionError, lxml.etree.LxmlError):
+        return html
+
+
 def read_html(data: bytes, cfg: IngestConfig) -> Extracted:
     """Main text by trafilatura; the whole visible text when it finds nothing or fails on odd markup."""
     import html as htmllib
@@ -247,7 +287,10 @@ def read_html(data: bytes, cfg: IngestConfig) -> Extracted:
     try:
         import trafilatura
 
-        doc = trafilatura.bare_extraction(html, with_metadata=True, include_tables=True, include_comments=False)
+        # favor_recall: its precision mode dropped whole blocks of an article (a <br>-separated part after
+        # paragraphs); the chrome it keeps is what the boilerplate rules remove
+        doc = trafilatura.bare_extraction(_unwrap_layout_tables(html), with_metadata=True, include_tables=True,
+                                          include_comments=False, favor_recall=True)
         if doc is not None and (doc.text or "").strip():
             text = doc.text
             meta.update({k: v for k, v in (("title", doc.title), ("date", doc.date), ("author", doc.author),
