@@ -279,6 +279,35 @@ def test_docx_text_as_word_shows_it(tmp_path):
                                      "正文第一段。", "中共某市委组织部文件", "指标 | 1100个"]
 
 
+def test_docx_table_of_contents_is_left_out(tmp_path):
+    """Word's table of contents repeats the headings with page numbers (一、基本情况 3): in a content
+    control (Word 2007 on) or as paragraphs in the toc N styles (older Word), it is not the text and opened
+    empty sections of its own."""
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+
+    d = docx.Document()
+    d.add_paragraph("社区治理调研报告")
+    d.element.body.append(_xml(
+        '<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/><w:docPartUnique/>'
+        '</w:docPartObj></w:sdtPr><w:sdtContent><w:p><w:r><w:t>目录</w:t></w:r></w:p>'
+        '<w:p><w:r><w:t>一、基本情况</w:t></w:r><w:r><w:tab/></w:r><w:r><w:t>3</w:t></w:r></w:p>'
+        '</w:sdtContent></w:sdt>'))
+    toc = d.styles.add_style("toc 1", WD_STYLE_TYPE.PARAGRAPH)
+    d.add_paragraph("二、存在问题\t5", style=toc)
+    d.add_paragraph("一、基本情况", style="Heading 1")
+    d.add_paragraph(BODY)
+    d.add_paragraph("二、存在问题", style="Heading 1")
+    d.add_paragraph("社区工作者队伍年龄结构偏大。")
+    d.save(tmp_path / "报告.docx")
+    (art,) = read(tmp_path / "报告.docx").articles
+    assert art["title"] == "社区治理调研报告"
+    assert art["text"].split("\n")[-4:] == ["一、基本情况", BODY, "二、存在问题", "社区工作者队伍年龄结构偏大。"]
+    assert "目录" not in art["text"] and art["text"].count("基本情况") == 1
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert [s["heading"] for s in sections if s["heading"]] == ["一、基本情况", "二、存在问题"]
+
+
 def test_docx_template_metadata_is_not_the_documents(tmp_path):
     """python-docx's template says it was created on 2013-12-23 by python-docx: neither is the document's."""
     import datetime

@@ -370,8 +370,15 @@ def _docx_blocks(parent) -> Iterator:
     for child in parent.iterchildren():
         if child.tag in (_W + "p", _W + "tbl"):
             yield child
-        elif child.tag in _DOCX_WRAPPERS:
+        elif child.tag in _DOCX_WRAPPERS and not _is_docx_contents(child):
             yield from _docx_blocks(child)
+
+
+def _is_docx_contents(element) -> bool:
+    """A content control holding Word's table of contents (docPartGallery "Table of Contents"): its lines
+    repeat the headings with page numbers (一、基本情况 3) and would open empty sections."""
+    gallery = element.find(f"{_W}sdtPr/{_W}docPartObj/{_W}docPartGallery")
+    return gallery is not None and (gallery.get(_W + "val") or "").lower() == "table of contents"
 
 
 def _docx_text(p) -> str:
@@ -443,6 +450,8 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
         if child.tag == _W + "p":
             para = Paragraph(child, document)
             style = _docx_style(para)  # looked up once: the numbering and the heading level both read it
+            if any(DOCX_CONTENTS_STYLE.fullmatch((s.name or "").strip()) for s in _style_chain(style)):
+                continue  # a line of a table of contents outside a content control (older Word)
             line = number.marker(para, style) + _docx_text(child)
             lines.append(line)
             level = _docx_heading_level(para, style)
@@ -470,6 +479,8 @@ def _docx_properties(props) -> dict:
 
 
 DOCX_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*([1-9])", re.I)
+#: Word's table-of-contents styles (toc 1-9, TOC Heading; 目录 N as Chinese Word names them)
+DOCX_CONTENTS_STYLE = re.compile(r"(?:toc|目录)\s*(?:[1-9]|heading|标题)", re.I)
 _CN_DIGITS = "零一二三四五六七八九"
 
 
