@@ -270,7 +270,8 @@ def test_damaged_styles_never_change_the_text(flips):
 def test_style_levels_follow_the_based_on_chain_and_stop_at_a_cycle():
     """Heading 2 (sti 2); a user style named 标题 3; styles based on them, on each other (a cycle), or on
     a missing style."""
-    styles = [(None, 0x0FFF), (2, 0), (3, 0x0FFF), (None, 1), (None, 3), (None, 6), (None, 5), (None, 40), None]
+    styles = [(None, 0x0FFF, False), (2, 0, False), (3, 0x0FFF, False), (None, 1, False), (None, 3, False),
+              (None, 6, False), (None, 5, False), (None, 40, False), None]
     assert worddoc._heading_levels(styles) == {1: 2, 2: 3, 3: 2, 4: 2}
 
 
@@ -290,6 +291,25 @@ def test_heading_styles_are_told_by_sti_or_by_name():
                  (0xFFE, 0, "heading3"), (0xFFE, 1, "Heading 1 Char"), (0xFFE, 0, "Heading"), (9, 0, "标题 9"))
     levels = worddoc._heading_levels(worddoc._styles(sheet))
     assert levels == {1: 1, 3: 4, 4: 3, 5: 1, 7: 9}
+
+
+def test_contents_styles_are_told_by_sti_or_by_name():
+    sheet = stsh((0, 0, ""), (19, 0, "toc 1"), (0xFFE, 0, "Contents 2"), (0xFFE, 0, "目录 3"),
+                 (46, 0, "Contents Heading"), (0xFFE, 0, "Contents"), (1, 0, "Heading 1"))
+    styles = worddoc._styles(sheet)
+    assert styles[0] is None and [s[2] for s in styles[1:]] == [True, True, True, True, False, False]
+    assert worddoc._heading_levels(styles) == {6: 1}
+
+
+def test_a_table_of_contents_is_left_out(tmp_path):
+    """天津-contents.doc (tests/data/word/build.py): two toc 1 paragraphs list the headings with their page
+    numbers; they are not text and opened empty sections. The headings themselves stay."""
+    p = tmp_path / "天津.doc"
+    p.write_bytes((FIXTURE.parent / "天津-contents.doc").read_bytes())
+    (art,) = read(p).articles
+    assert art["text"].count("一、2023年工作回顾") == 1 and "\t1" not in art["text"] and "\t5" not in art["text"]
+    sections, _ = split(art["text"], CFG.structure, art["headings"])
+    assert [s["heading"] for s in sections if s["heading"]] == ["一、2023年工作回顾", "二、2024年主要目标任务"]
 
 
 # ---------------------------------------------------------------- the piece table, byte by byte

@@ -479,8 +479,8 @@ def _docx_properties(props) -> dict:
 
 
 DOCX_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*([1-9])", re.I)
-#: Word's table-of-contents styles (toc 1-9, TOC Heading; 目录 N as Chinese Word names them)
-DOCX_CONTENTS_STYLE = re.compile(r"(?:toc|目录)\s*(?:[1-9]|heading|标题)", re.I)
+#: table-of-contents styles: Word's toc 1-9 and TOC Heading (目录 N in Chinese Word), LibreOffice's Contents N
+DOCX_CONTENTS_STYLE = re.compile(r"(?:toc|contents|目录)\s*(?:[1-9]|heading|标题)", re.I)
 _CN_DIGITS = "零一二三四五六七八九"
 
 

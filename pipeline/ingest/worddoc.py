@@ -30,7 +30,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.formats import (DOCX_HEADING_STYLE, OLE_MAGIC, Extracted, IngestError, Unit, read_docx,
+from pipeline.ingest.formats import (DOCX_CONTENTS_STYLE, DOCX_HEADING_STYLE, OLE_MAGIC, Extracted, IngestError, Unit, read_docx,
                                      read_html)
 
 _WORD_IDENT = 0xA5EC
@@ -137,7 +137,8 @@ def read_word_binary(data: bytes) -> tuple[str, dict]:
         except (OSError, struct.error, IndexError) as exc:
             raise IngestError("extract", f"cannot read the Word file's text ({type(exc).__name__}: {exc})",
                               _HINT) from None
-        return text, {**_summary(ole), "headings": _headings(word, table, fib)}
+        headings, contents = _styled_lines(word, table, fib)
+        return _without_lines(text, contents), {**_summary(ole), "headings": headings}
 
 
 def _fib(word: bytes) -> dict:
@@ -208,25 +209,47 @@ def _main_text(word: bytes, table: bytes, fib: dict) -> str:
     return _plain("".join(_decode(raw, compressed) for raw, _, compressed in _main_pieces(word, table, fib)))
 
 
-def _headings(word: bytes, table: bytes, fib: dict) -> list[tuple[str, int]]:
-    """(text as in the plain text, stripped; level) of the paragraphs in a heading style; none when the style
-    sheet or the paragraph properties cannot be read, since the text does not depend on them."""
+def _styled_lines(word: bytes, table: bytes, fib: dict) -> tuple[list[tuple[str, int]], list[str]]:
+    """(text as in the plain text, stripped; level) of the paragraphs in a heading style, and the lines of
+    the table of contents (toc 1-9 styles); none when the style sheet or the paragraph properties cannot be
+    read, since the text does not depend on them."""
     try:
-        levels = _heading_levels(_styles(table[fib["fc_stsh"]: fib["fc_stsh"] + fib["lcb_stsh"]]))
-        runs = _paragraph_runs(word, table[fib["fc_papx"]: fib["fc_papx"] + fib["lcb_papx"]]) if levels else []
+        styles = _styles(table[fib["fc_stsh"]: fib["fc_stsh"] + fib["lcb_stsh"]])
+        levels = _heading_levels(styles)
+        contents = {istd for istd, style in enumerate(styles) if style is not None and style[2]}
+        runs = _paragraph_runs(word, table[fib["fc_papx"]: fib["fc_papx"] + fib["lcb_papx"]]) \
+            if levels or contents else []
         if not runs:
-            return []
+            return [], []
         starts = [start for start, _, _ in runs]
-        out: list[tuple[str, int]] = []
+        headings: list[tuple[str, int]] = []
+        toc: list[str] = []
         for text, mark in _paragraphs(word, table, fib):
             i = bisect_right(starts, mark) - 1
-            level = levels.get(runs[i][2]) if i >= 0 and mark < runs[i][1] else None
-            line = _plain(text).strip() if level else ""
-            if line:
-                out.append((line, level))
-        return out
+            istd = runs[i][2] if i >= 0 and mark < runs[i][1] else None
+            if istd in contents or istd in levels:
+                line = _plain(text).strip()
+                if line and istd in contents:
+                    toc.append(line)
+                elif line:
+                    headings.append((line, levels[istd]))
+        return headings, toc
     except (struct.error, IndexError, ValueError):
-        return []
+        return [], []
+
+
+def _without_lines(text: str, drop: list[str]) -> str:
+    """The text without the lines of a table of contents (each dropped once, in order): they repeat the
+    headings with page numbers (一、2023年工作回顾\t1) and opened empty sections."""
+    if not drop:
+        return text
+    lines, out, k = text.split("\n"), [], 0
+    for line in lines:
+        if k < len(drop) and line.strip() == drop[k]:
+            k += 1
+            continue
+        out.append(line)
+    return "\n".join(out)
 
 
 def _paragraphs(word: bytes, table: bytes, fib: dict) -> Iterator[tuple[str, int]]:
@@ -266,13 +289,14 @@ def _paragraph_runs(word: bytes, plc: bytes) -> list[tuple[int, int, int]]:
     return sorted(runs)
 
 
-def _styles(stsh: bytes) -> list[tuple[int | None, int] | None]:
-    """For each istd of the style sheet ([MS-DOC] 2.9.271 STSH): (heading level it names, istdBase), or None
-    for an empty slot. Built-in Heading 1-9 are told by their sti, other styles by their names."""
+def _styles(stsh: bytes) -> list[tuple[int | None, int, bool] | None]:
+    """For each istd of the style sheet ([MS-DOC] 2.9.271 STSH): (heading level it names, istdBase, whether
+    it is a table-of-contents style), or None for an empty slot. Built-in Heading 1-9 and toc 1-9 are told by
+    their sti (1-9, 19-27), other styles by their names."""
     (cb_stshi,) = struct.unpack_from("<H", stsh, 0)
     cstd, cb_base = struct.unpack_from("<HH", stsh, 2)
     pos = 2 + cb_stshi
-    out: list[tuple[int | None, int] | None] = []
+    out: list[tuple[int | None, int, bool] | None] = []
     for _ in range(min(cstd, len(stsh) // 2)):
         (cb,) = struct.unpack_from("<H", stsh, pos)
         std = stsh[pos + 2: pos + 2 + cb]
@@ -282,20 +306,21 @@ def _styles(stsh: bytes) -> list[tuple[int | None, int] | None]:
             continue
         sti, base = struct.unpack_from("<HH", std, 0)
         sti, base = sti & 0x0FFF, base >> 4
-        level = sti if 1 <= sti <= 9 else _named_level(std, cb_base)
-        out.append((level, base))
+        name = _style_name(std, cb_base)
+        contents = 19 <= sti <= 27 or DOCX_CONTENTS_STYLE.fullmatch(name) is not None
+        m = DOCX_HEADING_STYLE.fullmatch(name)
+        level = sti if 1 <= sti <= 9 else int(m.group(1)) if m else None
+        out.append((None if contents else level, base, contents))
     return out
 
 
-def _named_level(std: bytes, cb_base: int) -> int | None:
-    """The level a style's name (its Xstz after the STD base; "Name,alias,…") gives, as read_docx reads
-    Heading N / 标题 N; None for another name or no name."""
+def _style_name(std: bytes, cb_base: int) -> str:
+    """A style's name (its Xstz after the STD base; "Name,alias,…"), read as read_docx reads Heading N / 标题 N
+    and toc N; "" when it has none."""
     if len(std) < cb_base + 2:
-        return None
+        return ""
     (cch,) = struct.unpack_from("<H", std, cb_base)
-    name = std[cb_base + 2: cb_base + 2 + 2 * cch].decode("utf-16-le", "replace").split(",")[0]
-    m = DOCX_HEADING_STYLE.fullmatch(name.strip())
-    return int(m.group(1)) if m else None
+    return std[cb_base + 2: cb_base + 2 + 2 * cch].decode("utf-16-le", "replace").split(",")[0].strip()
 
 
 def _heading_levels(styles: list[tuple[int | None, int] | None]) -> dict[int, int]:
@@ -307,7 +332,7 @@ def _heading_levels(styles: list[tuple[int | None, int] | None]) -> dict[int, in
         for _ in range(_MAX_BASED_ON):
             if at == _ISTD_NIL or at >= len(styles) or styles[at] is None:
                 break
-            level, at = styles[at]
+            level, at, _ = styles[at]
             if level:
                 out[istd] = level
                 break
