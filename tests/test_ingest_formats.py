@@ -936,6 +936,20 @@ def test_rtf_in_gbk_with_its_info_group(tmp_path):
     assert "一、工作目标" in [s["heading"] for s in sections]
 
 
+def test_rtf_info_fields_are_read_from_their_unicode_copy(tmp_path):
+    r"""LibreOffice (and Word) write \upr{ANSI copy}{\*\ud{Unicode copy}}: in a cp1252 file the first copy of a
+    Chinese title is all '?' (what LibreOffice 7.4 wrote for 天津's report)."""
+    title = "2024年天津市政府工作报告"
+    ansi = "".join(c if ord(c) < 128 else "\\'3f" for c in title)
+    uni = "".join(c if ord(c) < 128 else f"\\u{ord(c)}\\'3f" for c in title)
+    rtf = ("{\\rtf1\\ansi\\ansicpg1252\\deff0{\\info{\\upr{\\title " + ansi + "}{\\*\\ud{\\title " + uni + "}}}"
+           "{\\creatim\\yr2024\\mo1\\dy21}}\\pard " + "".join(f"\\u{ord(c)}\\'3f" for c in BODY) + "\\par}")
+    p = tmp_path / "天津.rtf"
+    p.write_bytes(rtf.encode("ascii"))
+    (art,) = read(p).articles
+    assert art["title"] == title and art["date"] == "2024-01-21" and BODY in art["text"]
+
+
 def test_a_file_that_is_not_rtf_under_an_rtf_name_is_an_error_row(tmp_path):
     (tmp_path / "假.rtf").write_bytes("不是RTF".encode("gbk") * 10)
     err = only_error(read(tmp_path / "假.rtf"))

@@ -42,6 +42,15 @@ def _rtf_group(rtf: str, word: str) -> str | None:
     return rtf[m.end():i - 1]
 
 
+def _rtf_info_field(info: str, field: str) -> str | None:
+    r"""A field of the \info group, its Unicode copy first: writers since RTF 1.5 (Word, LibreOffice) put
+    {\upr{\title 2024\'3f...}{\*\ud{\title 2024\u24180\'3f...}}}, and the first copy has '?' for every character
+    outside the file's code page (LibreOffice's cp1252 file gave the title 2024??????????)."""
+    at = info.find("{\\*\\ud")
+    found = _rtf_group(info[at:], field) if at >= 0 else None
+    return found or _rtf_group(info, field)
+
+
 def read_rtf(data: bytes, cfg: IngestConfig) -> Extracted:
     """The text of an RTF file, and the title, author and creation date of its \\info group."""
     from striprtf.striprtf import rtf_to_text
@@ -66,7 +75,7 @@ def read_rtf(data: bytes, cfg: IngestConfig) -> Extracted:
     meta: dict = {}
     info = _rtf_group(rtf, "info") or ""
     for field in ("title", "author"):
-        value = _rtf_group(info, field)
+        value = _rtf_info_field(info, field)
         if value:
             value = text_of("{\\rtf1 " + value + "}").strip()
             if value:
