@@ -12,6 +12,7 @@ import csv
 import datetime
 import fnmatch
 import io
+import itertools
 import json
 import logging
 import math
@@ -238,6 +239,7 @@ def _html_fulltext(html: str) -> str:
 _LAYOUT_CONTENT = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section",
                              "article", "blockquote", "pre", "form"})
 _LAYOUT_CELL_CHARS = 300
+_TABLE_TAG = re.compile(r"<table\b", re.I)
 
 
 def _is_layout_table(table) -> bool:
@@ -256,7 +258,7 @@ def _unwrap_layout_tables(html: str) -> str:
     Many government sites lay out a whole page in tables: trafilatura then reads the article as one table
     cell and writes it on one line, its paragraphs and headings (一、…) run together with the page's menu.
     Data tables (short cells, no paragraphs) are left as tables. Unparsable markup is returned as it is."""
-    if "<table" not in html[:2_000_000].lower():
+    if not _TABLE_TAG.search(html):
         return html
     import lxml.html
 
@@ -446,15 +448,16 @@ def read_docx(data: bytes, cfg: IngestConfig) -> Extracted:
     lines: list[str] = []
     headings: list[tuple[str, int]] = []
     number = _DocxNumbering(document)
+    chains: dict[str | None, tuple[list, bool]] = {}  # style id -> (its chain, a table-of-contents style)
     for child in _docx_blocks(document.element.body):
         if child.tag == _W + "p":
             para = Paragraph(child, document)
-            style = _docx_style(para)  # looked up once: the numbering and the heading level both read it
-            if any(DOCX_CONTENTS_STYLE.fullmatch((s.name or "").strip()) for s in _style_chain(style)):
+            chain, contents = _docx_chain(para, chains)
+            if contents:
                 continue  # a line of a table of contents outside a content control (older Word)
-            line = number.marker(para, style) + _docx_text(child)
+            line = number.marker(para, chain) + _docx_text(child)
             lines.append(line)
-            level = _docx_heading_level(para, style)
+            level = _docx_heading_level(para, chain)
             if level and line.strip():
                 headings.append((line.strip(), level))
             lines += _docx_text_boxes(child)
@@ -585,12 +588,12 @@ class _DocxNumbering:
         value = ilvl.get(self.qn("w:val"), "0") if ilvl is not None else "0"
         return (num_id.get(self.qn("w:val")) if num_id is not None else None), int(value) if value.isdigit() else 0
 
-    def marker(self, para, style) -> str:
-        """The marker before this paragraph ('' for none); style: the paragraph's (_docx_style)."""
+    def marker(self, para, chain: list) -> str:
+        """The marker before this paragraph ('' for none); chain: its style's (_docx_chain)."""
         if not self.lists:
             return ""
         found = self._num_pr(para._p)
-        for base in _style_chain(style):
+        for base in chain:
             if found is not None:
                 break
             found = self._num_pr(base.element)
@@ -619,12 +622,18 @@ class _DocxNumbering:
         return out if out[-1:] in "、.．)）:：" else out + " "
 
 
-def _docx_style(para):
-    """The paragraph's style, or None (also for a style the package lacks)."""
-    try:
-        return para.style
-    except (KeyError, ValueError, AttributeError):
-        return None
+def _docx_chain(para, memo: dict[str | None, tuple[list, bool]]) -> tuple[list, bool]:
+    """The paragraph's style and the styles it is based on (_style_chain), and whether it is a table-of-
+    contents style, looked up once per style id: python-docx finds a paragraph's style by scanning every
+    style of the document (most of the time of reading a long report)."""
+    key = para._p.style
+    if key not in memo:
+        try:
+            chain = _style_chain(para.style)
+        except (KeyError, ValueError, AttributeError):  # a style the package lacks
+            chain = []
+        memo[key] = chain, any(DOCX_CONTENTS_STYLE.fullmatch((s.name or "").strip()) for s in chain)
+    return memo[key]
 
 
 def _style_chain(style, depth: int = 10) -> list:
@@ -639,7 +648,7 @@ def _style_chain(style, depth: int = 10) -> list:
     return chain
 
 
-def _docx_heading_level(para, style) -> int | None:
+def _docx_heading_level(para, chain: list) -> int | None:
     """1-9 for a heading paragraph: an outline level set on the paragraph, else the nearest of its style
     and the styles that one is based on to be a Heading N (标题 N) style or to set an outline level;
     None for body text."""
@@ -652,7 +661,7 @@ def _docx_heading_level(para, style) -> int | None:
         return int(value) + 1 if value is not None and value.isdigit() and int(value) < 9 else None
 
     found = outline(para._p)
-    for base in _style_chain(style):
+    for base in chain:
         if found:
             break
         m = DOCX_HEADING_STYLE.fullmatch((base.name or "").strip())
@@ -800,10 +809,9 @@ def _glyph_codes(text: str, max_share: float) -> str:
     """Text whose fonts had no Unicode map comes out as (cid:1234) codes, not characters (common in Chinese
     PDFs made by some typesetting tools): mostly codes is an error row saying to OCR it; a few become U+FFFD
     (a missing character, counted as such), not '(cid:…)' inside sentences."""
-    codes = len(_GLYPH_CODE.findall(text))
+    text, codes = _GLYPH_CODE.subn("\ufffd", text)
     if not codes:
         return text
-    text = _GLYPH_CODE.sub("\ufffd", text)
     share = codes / max(1, len(re.sub(r"\s", "", text)))
     if share > max_share:
         raise IngestError("extract", f"the PDF's fonts have no Unicode map: {share:.0%} of its characters are "
@@ -880,14 +888,16 @@ def _csv_rows(lines: list[str], dialect, width: int, start: int = 0) -> Iterator
     in one row swallowed every report after it into one cell). Such a row spans several lines, has not the
     header's number of cells, and the line after its first holds a whole row of its own: it is read as its
     first line alone and the reading starts again on the next line. A real multi-line cell keeps its row."""
+    def alone(line: str) -> list[str]:
+        return next(csv.reader([line], dialect), [])
+
     while True:
-        reader = csv.reader(lines[start:], dialect)
+        reader = csv.reader(itertools.islice(lines, start, None), dialect)
         end = start
         for values in reader:
             first, end = end + 1, start + reader.line_num
-            if len(values) != width and end > first and \
-                    len(next(csv.reader([lines[first]], dialect), [])) == width:
-                yield first, next(csv.reader([lines[first - 1]], dialect), []), True
+            if len(values) != width and end > first and len(alone(lines[first])) == width:
+                yield first, alone(lines[first - 1]), True
                 start = first
                 break
             yield first, values, False
@@ -1055,8 +1065,8 @@ def _flat(value: Any, sep: str) -> Any:
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple)):
-        parts = [_flat(v, sep) for v in value if v is not None]
-        return sep.join(str(v).strip() for v in parts if str(v).strip())
+        parts = (str(_flat(v, sep)).strip() for v in value if v is not None)
+        return sep.join(part for part in parts if part)
     return value
 
 

@@ -30,8 +30,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.formats import (DOCX_CONTENTS_STYLE, DOCX_HEADING_STYLE, OLE_MAGIC, Extracted, IngestError, Unit, read_docx,
-                                     read_html)
+from pipeline.ingest.formats import (DOCX_CONTENTS_STYLE, DOCX_HEADING_STYLE, OLE_MAGIC, Extracted, IngestError, Unit,
+                                     read_docx, read_html)
 
 _WORD_IDENT = 0xA5EC
 _NFIB_WORD97 = 0x00C0  # Word 97 writes 0xC1; Word 6 and 95 (0x65, 0x68) use another layout
