@@ -73,12 +73,17 @@ class CuesFile(Strict):
     heading_levels: list[HeadingLevel]
     heading_max_chars: int = 40
     heading_kind_max_level: int = 4
+    heading_year: str | None = Field(
+        None, description="regex with a group 'year': a part heading framing one year's work (2024年主要工作)")
+    heading_year_max_level: int = Field(1, ge=1, description="headings up to this level are parts framing a year")
+    heading_year_generic: list[str] = Field(
+        default_factory=list, description="heading-kind phrases that do not say whether a part reviews or plans")
     paragraph_intro: dict[str, list[str]] = Field(default_factory=dict)
     bare_heading: str
     boilerplate: list[str] = Field(default_factory=list)
     boilerplate_max_chars: int = Field(60, ge=1, description="longer sentences are never web chrome")
 
-    _v = field_validator("boilerplate")(classmethod(lambda cls, v: _check_regexes(v)))
+    _v = field_validator("boilerplate", "heading_year_generic")(classmethod(lambda cls, v: _check_regexes(v)))
 
     @field_validator("cues", "heading_kinds", "paragraph_intro")
     @classmethod
@@ -100,6 +105,13 @@ class CuesFile(Strict):
     def _regex(cls, v: str) -> str:
         return _check_regexes([v])[0]
 
+    @field_validator("heading_year")
+    @classmethod
+    def _year_regex(cls, v: str | None) -> str | None:
+        if v is not None and "year" not in re.compile(_check_regexes([v])[0]).groupindex:
+            raise ValueError("heading_year needs a named group (?P<year>...)")
+        return v
+
 
 @dataclass(frozen=True, eq=False)
 class Cues:
@@ -114,6 +126,8 @@ class Cues:
     level_regex: tuple[tuple[int, re.Pattern], ...]
     bare_regex: re.Pattern
     boilerplate_regex: re.Pattern | None
+    year_regex: re.Pattern | None = None
+    generic_regex: re.Pattern = re.compile("(?!)")
     digest: str = ""
 
     @functools.lru_cache(maxsize=65536)
@@ -128,6 +142,32 @@ class Cues:
             if last:
                 found.append((last.end(), last.start(), kind, last.group(0)))
         return [(kind, phrase) for _, _, kind, phrase in sorted(found, reverse=True)]
+
+    def year_kinds(self, sections: list[dict]) -> dict[int, tuple[str, str]]:
+        """(kind, phrase) of each part heading that frames a year in generic words, when a document's parts
+        frame two years or more: the latest year's part is a plan (measure), an earlier one a review
+        (experience).
+
+        Generic words do not tell them apart: a 2024 report's 二、2024年主要工作 is its plan, though 主要工作
+        names a review elsewhere (一、2023年主要工作); the years relative to each other do. A heading whose
+        words name another kind (二、2023年工作成效 after 一、2022年基本情况) keeps it."""
+        if self.year_regex is None:
+            return {}
+        years = {}
+        for sec in sections:
+            if 0 < (sec.get("level") or 0) <= self.spec.heading_year_max_level:
+                m = self.year_regex.match(self.strip_marker(sec.get("heading") or ""))
+                if m:
+                    years[sec["section_id"]] = (int(m.group("year")), sec.get("heading") or "")
+        if len({y for y, _ in years.values()}) < 2:
+            return {}
+        latest = max(y for y, _ in years.values())
+        out = {}
+        for sid, (year, heading) in years.items():
+            kind = "measure" if year == latest else "experience"
+            if all(k == kind or self.generic_regex.fullmatch(p) for k, p in self.heading_kinds(heading)):
+                out[sid] = (kind, f"{year}年")
+        return out
 
     def strip_marker(self, text: str) -> str:
         for _, rx in self.level_regex:
@@ -162,6 +202,8 @@ def compile_cues(path: str, digest: str) -> Cues:
         level_regex=tuple((h.level, re.compile(h.pattern)) for h in spec.heading_levels),
         bare_regex=re.compile(spec.bare_heading),
         boilerplate_regex=re.compile("|".join(f"(?:{p})" for p in spec.boilerplate)) if spec.boilerplate else None,
+        year_regex=re.compile(spec.heading_year) if spec.heading_year else None,
+        generic_regex=re.compile("|".join(f"(?:{p})" for p in spec.heading_year_generic) or "(?!)"),
         digest=digest,
     )
 
@@ -437,6 +479,7 @@ class Featurizer:
     # -- context from sections
     def _section_info(self, sections: list[dict]) -> dict:
         by_id = {s["section_id"]: s for s in sections}
+        year_kinds = self.cues.year_kinds(sections)
         info: dict = {}
 
         def chain(sid):
@@ -452,6 +495,8 @@ class Featurizer:
             for depth, sec in enumerate(chain(sid)):
                 if (sec.get("level") or 0) > self.cues.spec.heading_kind_max_level:
                     continue
+                if sec["section_id"] in year_kinds:
+                    kinds.append((depth, *year_kinds[sec["section_id"]]))
                 for kind, phrase in self.cues.heading_kinds(sec.get("heading") or ""):
                     kinds.append((depth, kind, phrase))
             info[sid] = {"kinds": kinds, "level": by_id[sid].get("level") or 0,

@@ -198,6 +198,60 @@ def test_transfer_to_work_reports(cfg, annotator, city):
     assert problems["problem"] > 0.6 * sum(problems.values()) if intro else sum(review.values()) > 100
 
 
+def parts(*headings):
+    """SECTIONS rows of a document's level-1 parts."""
+    return [{"section_id": 0, "parent_id": None, "level": 0, "heading": None}] + [
+        {"section_id": i, "parent_id": 0, "level": 1, "heading": h} for i, h in enumerate(headings, 1)]
+
+
+def test_the_later_of_two_years_framed_by_the_parts_is_the_plan(cfg):
+    """一、2023年主要工作 / 二、2024年主要工作: the same generic words; the later year is the plan."""
+    cues = load_cues(cfg)
+    assert cues.year_kinds(parts("一、2023年工作回顾", "二、2024年主要工作")) == {
+        1: ("experience", "2023年"), 2: ("measure", "2024年")}
+    assert cues.year_kinds(parts("2023年主要工作", "2024年工作重点", "三、加强政府自身建设")) == {
+        1: ("experience", "2023年"), 2: ("measure", "2024年")}
+    assert cues.year_kinds(parts("二、2024年工作任务")) == {}  # one year alone says nothing
+    assert cues.year_kinds(parts("一、1949年至1978年的探索", "二、1978年以来的改革")) == {}  # a history
+    assert cues.year_kinds(parts("一、2022年工作情况", "二、2023年工作成效")) == {1: ("experience", "2022年")}
+    nested = parts("一、2023年工作回顾", "二、2024年工作安排") + [
+        {"section_id": 3, "parent_id": 2, "level": 2, "heading": "（一）2035年远景目标"}]
+    assert cues.year_kinds(nested) == {1: ("experience", "2023年"), 2: ("measure", "2024年")}
+
+
+def test_a_part_named_by_its_year_gives_its_sentences_the_plan_context(cfg, annotator):
+    texts = ["2023年主要工作", "深化“放管服”改革。", "2024年主要工作", "深化“放管服”改革。"]
+    sentences = [{"sent_id": i, "section_id": 1 + i // 2, "para_id": i, "text": t, "is_heading": i % 2 == 0}
+                 for i, t in enumerate(texts)]
+    feats = annotator.featurizer.features(sentences, parts(texts[0], texts[2]))
+    assert feats.near_kind[1] == "experience" and "heading:experience:2023年" in feats.cues[1]
+    assert feats.near_kind[3] == "measure" and "heading:measure:2024年" in feats.cues[3]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+@pytest.mark.parametrize("city", ["厦门", "长沙"])  # 二、2024年主要工作 / 二、2024年工作重点: 29% / 18% measure before
+def test_a_plan_named_only_by_its_year_is_tagged_a_plan(cfg, annotator, city):
+    from pipeline.structure import split
+
+    sections, sentences = split((REPORTS / f"{city}.txt").read_text(encoding="utf-8"), cfg.structure)
+    annotator.annotate(sentences, sections)
+    by_id = {s["section_id"]: s for s in sections}
+
+    def top(section_id):
+        while by_id[section_id]["level"] > 1:
+            section_id = by_id[section_id]["parent_id"]
+        return by_id[section_id]["heading"] or ""
+
+    counts: dict[str, Counter] = {"2023": Counter(), "2024": Counter()}
+    for s in sentences:
+        m = re.match(r"^(?:[一二三]、)?(2023|2024)年", top(s["section_id"]))
+        if m:
+            counts[m.group(1)][s["type"]] += 1
+    assert sum(counts["2024"].values()) > 100 and counts["2024"]["measure"] > 0.8 * sum(counts["2024"].values())
+    assert counts["2023"]["experience"] > 0.6 * sum(counts["2023"].values())
+
+
 def test_statutes_are_found_by_their_articles(cfg):
     spec = cfg.annotate.statute
     articles = [f"第{n}条 业主应当遵守管理规约。" for n in "一二三四五"]
