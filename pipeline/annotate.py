@@ -314,6 +314,7 @@ class DocFeatures:
     rule: list[str | None] = field(default_factory=list)
     near_kind: list[str | None] = field(default_factory=list)
     genre: str | None = None  # 'statute' (annotate.statute), else None
+    target: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # sets a dated target (annotate.target)
     tokens: list[str] = field(default_factory=list)
     token_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -454,6 +455,9 @@ class Featurizer:
         self.k_doc_top = _keys("doc_top:{}", k)
         self.k_secshare = np.array([[name_key(f"sec:{t}:{b}") for b in range(len(SHARE_EDGES) + 1)] for t in k], dtype=np.uint64)
         self.year_regex = re.compile(r"(?:19|20)\d\d年")
+        target = cfg.annotate.target
+        self.target_regex = re.compile(target.pattern, re.M) if target.pattern else None
+        self.not_target_regex = re.compile(target.exclude)
         kinds = list(self.cues.heading_kind_regex)
         # all heading kinds in one multiline regex, a named group per kind: one pass finds them all
         self.own_kind_regex = re.compile("|".join(f"(?P<{k}>{rx.pattern})" for k, rx in self.cues.heading_kind_regex.items()),
@@ -577,8 +581,10 @@ class Featurizer:
         bound[[b for _, b in runs]] = True
         return bound
 
-    def features(self, sentences: list[dict], sections: list[dict], tokens: bool = False) -> DocFeatures:
-        """Features of one document's rows; tokens=True also segments the whole text (for a spaCy Doc)."""
+    def features(self, sentences: list[dict], sections: list[dict], tokens: bool = False,
+                 year: int | None = None) -> DocFeatures:
+        """Features of one document's rows; tokens=True also segments the whole text (for a spaCy Doc);
+        year: the document's, when known (a target set for an earlier year is a result)."""
         texts = [s.get("text") or " " for s in sentences]
         n = len(texts)
         if not n:
@@ -786,9 +792,26 @@ class Featurizer:
             for c in cue_lists:
                 c.append(f"genre:{genre}")
             self._statute_rules(texts, rules, cue_lists)
+        target = self._targets(joined, owner, texts, year, cue_lists)
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
-                           cues=cue_lists, rule=rules, near_kind=near, genre=genre, tokens=toks,
+                           cues=cue_lists, rule=rules, near_kind=near, genre=genre, target=target, tokens=toks,
                            token_starts=tstart, sentence_starts=sstart, dense=dense)
+
+    def _targets(self, joined: str, owner: np.ndarray, texts: list[str], year: int | None,
+                 cues: list[list[str]]) -> np.ndarray:
+        """Which sentences set a target for a date (annotate.target), its year added to their evidence: one
+        pass over the joined text (a sentence is a line of it)."""
+        target = np.zeros(len(texts), bool)
+        if self.target_regex is None:
+            return target
+        for m in self.target_regex.finditer(joined):
+            i = int(owner[min(m.end() - 1, len(owner) - 1)])
+            ahead = int(m.group("year"))
+            if i < 0 or target[i] or (year and ahead < year) or self.not_target_regex.search(texts[i]):
+                continue
+            target[i] = True
+            cues[i].append(f"target:{ahead}年")
+        return target
 
     def _statute_rules(self, texts: list[str], rules: list[str | None], cues: list[list[str]]) -> None:
         """Rules for a statute's sentences (annotate.statute), which the model, trained on essays, misreads.
@@ -932,12 +955,12 @@ class Annotator:
                 cues[i] = cues[i] + [f"rule:{rule}"]
         return types, scores, cues, methods
 
-    def annotate_doc(self, sentences: list[dict], sections: list[dict]) -> Doc:
+    def annotate_doc(self, sentences: list[dict], sections: list[dict], year: int | None = None) -> Doc:
         """Tag in place and return the spaCy Doc (sentences as doc.sents, cue matches in doc.spans['cues'])
         with Span._.type / ._.type_score / ._.cues / ._.method set on each sentence."""
         from spacy.tokens import Doc
 
-        feats = self.featurizer.features(sentences, sections, tokens=True)
+        feats = self.featurizer.features(sentences, sections, tokens=True, year=year)
         nlp = self.featurizer.nlp
         words = feats.tokens or [" "]
         starts = np.isin(feats.token_starts, feats.sentence_starts).tolist() if feats.tokens else [True]
@@ -953,12 +976,13 @@ class Annotator:
             span._.type, span._.type_score, span._.cues, span._.method = chosen, score, cues, method
         return doc
 
-    def annotate(self, sentences: list[dict], sections: list[dict]) -> None:
+    def annotate(self, sentences: list[dict], sections: list[dict], year: int | None = None) -> None:
         """Fill type, type_score, cues and method of one document's sentence rows in place (no spaCy Doc
-        is built: features come straight from the segmenter's tokens and the cue automaton)."""
+        is built: features come straight from the segmenter's tokens and the cue automaton); year: the
+        document's, when known."""
         if not sentences:
             return
-        feats = self.featurizer.features(sentences, sections)
+        feats = self.featurizer.features(sentences, sections, year=year)
         for s, chosen, score, cues, method in zip(sentences, *self._tag(feats)):
             s["type"], s["type_score"], s["cues"], s["method"] = chosen, score, cues, method
 

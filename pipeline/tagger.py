@@ -366,6 +366,9 @@ def type_proba(model: TypeTagger, d: DocFeatures, cfg: Config) -> np.ndarray:
     proba = heading_prior(own, list(model.classes_), d.near_kind, a.heading_boost)
     if d.genre == "statute":
         proba = type_prior(proba, list(model.classes_), a.statute.type_prior)
+    if d.target.any():
+        proba = proba.copy()
+        proba[d.target] = type_prior(proba[d.target], list(model.classes_), a.target.prior)
     if a.decode == "posterior":
         post = model.decode(proba, a.transition_weight, a.decode_prior_power, a.decode_window)
         # a sentence whose own words are clear keeps its type: neighbours decide only the unsure ones

@@ -243,9 +243,11 @@ def _annotate(fw: _FileWork, w: _Workers) -> tuple[pa.Table, list]:
     errors = []
     rows = fw.row_lists()
     sections = _by_doc(rows["sections"])
+    docs = fw.base["documents"]
+    years = dict(zip(docs.column("doc_id").to_pylist(), docs.column("year").to_pylist()))
     for doc_id, sents in _by_doc(rows["sentences"]).items():
         try:
-            w.annotator.annotate(sents, sections.get(doc_id, []))
+            w.annotator.annotate(sents, sections.get(doc_id, []), years.get(doc_id))
         except Exception as exc:  # noqa: BLE001
             errors.append(_bug(fw.task.rel, "annotate", exc))
     cols = {c: [s.get(c) for s in rows["sentences"]] for c in ANNOTATION_COLUMNS}

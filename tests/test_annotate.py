@@ -252,6 +252,38 @@ def test_a_plan_named_only_by_its_year_is_tagged_a_plan(cfg, annotator, city):
     assert counts["2023"]["experience"] > 0.6 * sum(counts["2023"].values())
 
 
+def test_a_target_set_for_a_date_is_found_with_its_year(cfg, annotator):
+    texts = ["到2024年底，全街道12个社区全部建成标准化党群服务中心，网格党支部覆盖率达到100%。",  # a work plan's
+             "强化财政金融政策联动，力争2024年投放量150亿元以上。",
+             "到2023年底，全市已建成党群服务中心120个。",  # done (已)
+             "预计到2024年底，社区工作者将达到3000人。",  # a forecast
+             "全市旅游人次分别恢复到2019年的104.9%。",  # 到 of 恢复到, not a target
+             "各社区要于6月底前完成调整，并制定工作计划",  # no year
+             "2024年，全市新建社区食堂20个。"]
+    feats = annotator.featurizer.features(*rows(texts), year=2024)
+    assert feats.target.tolist() == [True, True, False, False, False, False, False]
+    assert "target:2024年" in feats.cues[0] and not any(c.startswith("target:") for c in feats.cues[2])
+    assert not annotator.featurizer.features(*rows(texts[:1]), year=2025).target.any()  # past: a result
+    assert annotator.featurizer.features(*rows(texts[:1])).target.all()  # the document's year unknown
+    assert not annotator.featurizer.features(*rows(["力争", "2024年，全市新建社区食堂20个。"])).target.any()  # a line apart
+
+
+def test_a_work_plans_dated_target_is_a_measure(cfg, annotator):
+    """The model read 到2024年底，…全部建成…覆盖率达到100% in a work plan (tests/data/official_notice.txt) as an
+    experience (0.66): its words are a result's; the date sets a target. In a 2025 review it is a result."""
+    from pipeline.structure import split
+
+    text = (Path(__file__).parent / "data" / "official_notice.txt").read_text(encoding="utf-8")
+    sections, sentences = split(text, cfg.structure)
+    annotator.annotate(sentences, sections, 2024)
+    (goal,) = [s for s in sentences if s["text"].startswith("到2024年底")]
+    assert goal["type"] == "measure" and "target:2024年" in goal["cues"]
+    sections, sentences = split(text, cfg.structure)
+    annotator.annotate(sentences, sections, 2025)
+    (goal,) = [s for s in sentences if s["text"].startswith("到2024年底")]
+    assert goal["type"] != "measure" and not any(c.startswith("target:") for c in goal["cues"])
+
+
 def test_statutes_are_found_by_their_articles(cfg):
     spec = cfg.annotate.statute
     articles = [f"第{n}条 业主应当遵守管理规约。" for n in "一二三四五"]
