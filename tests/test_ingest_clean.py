@@ -211,6 +211,18 @@ def test_an_official_document_is_titled_below_its_header_and_number(tmp_path):
     assert any(line.startswith("为深入贯彻落实中央和省市") for line in lines)
 
 
+def test_a_deadline_in_the_head_lines_is_not_the_documents_date(tmp_path):
+    """请于2024年3月20日前报送 bounds a task: the document is dated by its signature below (2024-03-05)."""
+    assert metadata.first_date(["关于报送社区治理材料的通知", "请于2024年3月20日前报送至街道党工委。"]) is None
+    assert metadata.first_date(["本办法自2024年1月1日起施行。", "截至2023年底已建成120个", "2023年12月5日"]) == "2023-12-05"
+    assert metadata.first_date(["发布时间：2024-03-15 起草：张三"]) == "2024-03-15"
+    p = tmp_path / "通知.txt"
+    p.write_text("关于报送社区治理材料的通知\n各社区：\n请于2024年3月20日前将社区治理工作总结报送至街道党工委办公室，"
+                 "逾期未报的予以通报。\n某某街道党工委\n2024年3月5日\n", encoding="utf-8")
+    (art,) = ingest.read_file(p, tmp_path, CFG).articles
+    assert art["date"] == "2024-03-05"
+
+
 @pytest.mark.parametrize("text, title", [
     ("某市人民政府文件\n某政发〔2023〕5号\n签发人：张三\n关于加强社区建设的意见\n各区县人民政府：", "关于加强社区建设的意见"),
     ("特急\n关于做好防汛工作的通知\n各街道：", "关于做好防汛工作的通知"),

@@ -134,10 +134,15 @@ def date_line(lines: list[str]) -> str | None:
     return None
 
 
+#: a date that bounds a task, not the document's: 请于2024年3月20日前报送, 截至2023年底, 自2024年1月1日起施行
+_DEADLINE = re.compile(r"(?:于|截至|截止|至|到|自|从)\s*(?:19|20)\d{2}\s*[-/.年]|\d{1,2}\s*日?\s*(?:前|以前|之前|止|起(?!草))")
+
+
 def first_date(lines: list[str], max_chars: int = 100) -> str | None:
-    """First full date on a short head line (a date inside a body paragraph is not the document's)."""
+    """First full date on a short head line (a date inside a body paragraph is not the document's, nor is
+    a deadline or a start: 请于2024年3月20日前报送)."""
     for line in lines:
-        d = parse_date(line) if len(line) <= max_chars else None
+        d = parse_date(line) if len(line) <= max_chars and not _DEADLINE.search(line) else None
         if d and len(d) == 10:
             return d
     return None
