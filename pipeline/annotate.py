@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
-from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, validate
+from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, validate, year_regex
 from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
@@ -105,12 +105,7 @@ class CuesFile(Strict):
     def _regex(cls, v: str) -> str:
         return _check_regexes([v])[0]
 
-    @field_validator("heading_year")
-    @classmethod
-    def _year_regex(cls, v: str | None) -> str | None:
-        if v is not None and "year" not in re.compile(_check_regexes([v])[0]).groupindex:
-            raise ValueError("heading_year needs a named group (?P<year>...)")
-        return v
+    _y = field_validator("heading_year")(classmethod(lambda cls, v: year_regex(v)))
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,6 +44,13 @@ def check_regex(pattern: str) -> str:
     return _check_regexes([pattern])[0]
 
 
+def year_regex(pattern: str | None) -> str | None:
+    """check_regex() of an optional pattern that must capture a group named 'year'."""
+    if pattern is not None and "year" not in re.compile(check_regex(pattern)).groupindex:
+        raise ValueError(f"{pattern!r} needs a named group (?P<year>...)")
+    return pattern
+
+
 def _names(value: Any) -> list[str]:
     """A column given as one name or a list of candidate names (None: no such column)."""
     if value is None:
@@ -265,14 +272,8 @@ class TargetConfig(Strict):
     prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(
         {"measure": 8.0}, description="a target's type probabilities x this")
 
-    _v = field_validator("exclude")(classmethod(lambda cls, v: _check_regexes([v])[0]))
-
-    @field_validator("pattern")
-    @classmethod
-    def _year_group(cls, v: str | None) -> str | None:
-        if v is not None and "year" not in re.compile(_check_regexes([v])[0]).groupindex:
-            raise ValueError("target.pattern needs a named group (?P<year>...)")
-        return v
+    _v = field_validator("exclude")(classmethod(lambda cls, v: check_regex(v)))
+    _y = field_validator("pattern")(classmethod(lambda cls, v: year_regex(v)))
 
 
 class AnnotateConfig(Strict):

@@ -168,10 +168,8 @@ def test_empty_and_odd_input_do_not_crash(annotator):
     assert all(s["type"] in ("problem", "measure", "experience", "other") for s in sentences)
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
-@pytest.mark.parametrize("city", ["北京", "天津", "乌鲁木齐"])  # 乌鲁木齐: unnumbered part headings (2023年工作回顾)
-def test_transfer_to_work_reports(cfg, annotator, city):
+def annotated_report(cfg, annotator, city):
+    """A city report's tagged sentence rows, and a function: section id -> heading of its part (level 1)."""
     from pipeline.structure import split
 
     sections, sentences = split((REPORTS / f"{city}.txt").read_text(encoding="utf-8"), cfg.structure)
@@ -183,6 +181,14 @@ def test_transfer_to_work_reports(cfg, annotator, city):
             section_id = by_id[section_id]["parent_id"]
         return by_id[section_id]["heading"] or ""
 
+    return sentences, top
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+@pytest.mark.parametrize("city", ["北京", "天津", "乌鲁木齐"])  # 乌鲁木齐: unnumbered part headings (2023年工作回顾)
+def test_transfer_to_work_reports(cfg, annotator, city):
+    sentences, top = annotated_report(cfg, annotator, city)
     intro = next((s for s in sentences if "问题和不足" in s["text"]), None)  # 还存在…问题和不足。主要是：…
     review, plan, problems = Counter(), Counter(), Counter()
     for s in sentences:
@@ -232,17 +238,7 @@ def test_a_part_named_by_its_year_gives_its_sentences_the_plan_context(cfg, anno
 @pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
 @pytest.mark.parametrize("city", ["厦门", "长沙"])  # 二、2024年主要工作 / 二、2024年工作重点: 29% / 18% measure before
 def test_a_plan_named_only_by_its_year_is_tagged_a_plan(cfg, annotator, city):
-    from pipeline.structure import split
-
-    sections, sentences = split((REPORTS / f"{city}.txt").read_text(encoding="utf-8"), cfg.structure)
-    annotator.annotate(sentences, sections)
-    by_id = {s["section_id"]: s for s in sections}
-
-    def top(section_id):
-        while by_id[section_id]["level"] > 1:
-            section_id = by_id[section_id]["parent_id"]
-        return by_id[section_id]["heading"] or ""
-
+    sentences, top = annotated_report(cfg, annotator, city)
     counts: dict[str, Counter] = {"2023": Counter(), "2024": Counter()}
     for s in sentences:
         m = re.match(r"^(?:[一二三]、)?(2023|2024)年", top(s["section_id"]))
