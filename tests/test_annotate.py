@@ -210,6 +210,14 @@ def parts(*headings):
         {"section_id": i, "parent_id": 0, "level": 1, "heading": h} for i, h in enumerate(headings, 1)]
 
 
+def test_a_heading_about_a_matter_is_not_a_problem(cfg):
+    """（二）关于工业的生产问题 (1955's report) names a topic; 党员队伍老化问题 names a problem."""
+    cues = load_cues(cfg)
+    assert cues.heading_kinds("（二）关于工业的生产问题") == [] and cues.heading_kinds("一是关于经济增长速度问题") == []
+    assert [k for k, _ in cues.heading_kinds("（一）党员队伍老化问题")] == ["problem"]
+    assert cues.heading_kinds("二、存在的问题")[0][0] == "problem"
+
+
 def test_the_later_of_two_years_framed_by_the_parts_is_the_plan(cfg):
     """一、2023年主要工作 / 二、2024年主要工作: the same generic words; the later year is the plan."""
     cues = load_cues(cfg)
