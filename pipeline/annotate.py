@@ -23,6 +23,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 TYPES = ("problem", "measure", "experience", "other")
 CUE_TYPES = TYPES[:3]
 #: the type a rule sets other than other (boilerplate, bare_heading, statute_part: other)
-RULE_TYPES = {"statute_duty": "measure", "statute_item": "measure"}
+RULE_TYPES = {"statute_duty": "measure", "statute_item": "measure", "target": "measure"}
 
 
 def rule_type(rule: str) -> str:
@@ -78,6 +79,8 @@ class CuesFile(Strict):
     heading_year_max_level: int = Field(1, ge=1, description="headings up to this level are parts framing a year")
     heading_year_generic: list[str] = Field(
         default_factory=list, description="heading-kind phrases that do not say whether a part reviews or plans")
+    heading_kind_exclude: dict[str, list[str]] = Field(
+        default_factory=dict, description="per kind, regexes of headings that do not get it (关于…问题: a topic)")
     paragraph_intro: dict[str, list[str]] = Field(default_factory=dict)
     bare_heading: str
     boilerplate: list[str] = Field(default_factory=list)
@@ -85,7 +88,7 @@ class CuesFile(Strict):
 
     _v = field_validator("boilerplate", "heading_year_generic")(classmethod(lambda cls, v: _check_regexes(v)))
 
-    @field_validator("cues", "heading_kinds", "paragraph_intro")
+    @field_validator("cues", "heading_kinds", "heading_kind_exclude", "paragraph_intro")
     @classmethod
     def _known_types(cls, v: dict) -> dict:
         unknown = set(v) - set(TYPES)
@@ -93,7 +96,7 @@ class CuesFile(Strict):
             raise ValueError(f"unknown type(s) {sorted(unknown)}: use {', '.join(TYPES)}")
         return v
 
-    @field_validator("heading_kinds", "paragraph_intro")
+    @field_validator("heading_kinds", "heading_kind_exclude", "paragraph_intro")
     @classmethod
     def _regexes(cls, v: dict) -> dict:
         for patterns in v.values():
@@ -117,6 +120,7 @@ class Cues:
     char_kinds: dict[str, tuple[str, ...]]
     count_regex: re.Pattern
     heading_kind_regex: dict[str, re.Pattern]
+    kind_exclude_regex: dict[str, re.Pattern]
     intro_regex: dict[str, re.Pattern]
     level_regex: tuple[tuple[int, re.Pattern], ...]
     bare_regex: re.Pattern
@@ -131,6 +135,8 @@ class Cues:
         first (the head noun of a Chinese heading comes last: 2023年工作回顾 is a review)."""
         found = []
         for kind, rx in self.heading_kind_regex.items():
+            if kind in self.kind_exclude_regex and self.kind_exclude_regex[kind].search(heading):
+                continue
             last = None
             for last in rx.finditer(heading):
                 pass
@@ -193,6 +199,7 @@ def compile_cues(path: str, digest: str) -> Cues:
         char_kinds={p: tuple(k) for p, k in kinds.items()},
         count_regex=re.compile(spec.count_pattern),
         heading_kind_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.heading_kinds.items() if v},
+        kind_exclude_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.heading_kind_exclude.items() if v},
         intro_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.paragraph_intro.items() if v},
         level_regex=tuple((h.level, re.compile(h.pattern)) for h in spec.heading_levels),
         bare_regex=re.compile(spec.bare_heading),
@@ -693,6 +700,10 @@ class Featurizer:
         if self.own_kind_regex is not None:  # kinds a heading names itself (for other sentences: no gain)
             max_chars = np.where(is_heading, np.iinfo(np.int64).max, -1)
             hit, kinds = self._search_short(texts, lengths, max_chars, self.own_kind_regex, groups=True)
+            exclude = self.cues.kind_exclude_regex
+            if exclude:
+                keep = [k not in exclude or not exclude[k].search(texts[h]) for h, k in zip(hit.tolist(), kinds)]
+                hit, kinds = hit[np.asarray(keep, dtype=bool)], list(compress(kinds, keep))
             parts_rows.append(hit)
             parts_keys.append(np.fromiter((self.k_own[k] for k in kinds), dtype=np.uint64, count=len(kinds)))
         rules: list[str | None] = [None] * n
@@ -787,25 +798,32 @@ class Featurizer:
             for c in cue_lists:
                 c.append(f"genre:{genre}")
             self._statute_rules(texts, rules, cue_lists)
-        target = self._targets(joined, owner, texts, year, cue_lists)
+        target = self._targets(joined, owner, texts, year, cue_lists, rules)
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
                            cues=cue_lists, rule=rules, near_kind=near, genre=genre, target=target, tokens=toks,
                            token_starts=tstart, sentence_starts=sstart, dense=dense)
 
     def _targets(self, joined: str, owner: np.ndarray, texts: list[str], year: int | None,
-                 cues: list[list[str]]) -> np.ndarray:
-        """Which sentences set a target for a date (annotate.target), its year added to their evidence: one
-        pass over the joined text (a sentence is a line of it)."""
+                 cues: list[list[str]], rules: list[str | None]) -> np.ndarray:
+        """Sentences that set a target for a date (annotate.target), its year added to their evidence (one
+        pass over the joined text, where a sentence is a line). In a document of a known year, a target for
+        that year or later is a plan: measure by rule (rule:target); one for an earlier year is a result and
+        not a target. Where the year is unknown, the targets are returned for the target prior."""
         target = np.zeros(len(texts), bool)
         if self.target_regex is None:
             return target
+        found: set[int] = set()
         for m in self.target_regex.finditer(joined):
             i = int(owner[min(m.end() - 1, len(owner) - 1)])
             ahead = int(m.group("year"))
-            if i < 0 or target[i] or (year and ahead < year) or self.not_target_regex.search(texts[i]):
+            if i < 0 or i in found or (year and ahead < year) or self.not_target_regex.search(texts[i]):
                 continue
-            target[i] = True
+            found.add(i)
             cues[i].append(f"target:{ahead}年")
+            if not year:
+                target[i] = True
+            elif rules[i] is None:
+                rules[i] = "target"
         return target
 
     def _statute_rules(self, texts: list[str], rules: list[str | None], cues: list[list[str]]) -> None:

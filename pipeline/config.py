@@ -258,11 +258,11 @@ class StatuteConfig(Strict):
 class TargetConfig(Strict):
     """Targets set for a date (到2024年底，…全部建成… / 力争2024年…投放量150亿元以上): a work plan's measures,
     written in the words of a result (建成, 覆盖率达到100%), which the model, whose labelled essays never set
-    a dated target, reads as experiences or background. A sentence opening a clause with one, without a word of a
-    thing done or of a forecast, gets its type probabilities multiplied by prior (evidence 'target:2024年'),
-    unless the year is before the document's own (到2023年底，… in a 2024 report's review is a result). The
-    prior moves the unsure: 力争2024年…投放量150亿元以上 (other 0.94 before the prior, 0.56 measure with it);
-    a sentence the model is sure of keeps its type."""
+    a dated target, reads as experiences or background (到2025年，全市社区综合服务设施覆盖率达到100%: experience
+    0.98, measure 0.000). A clause that sets one, in a sentence without a word of a thing done or of a
+    forecast, is a plan when its year is the document's or later: measure by rule (rule:target, evidence
+    'target:2024年'); for an earlier year it is a result (到2023年底，… in a 2024 report's review). Where the
+    document's year is unknown, its type probabilities are multiplied by prior instead."""
 
     pattern: str | None = Field(
         r"(?:^|[，,；;：:。])[^\S\n]*(?:(?:力争|争取|确保|计划|力求|目标是?)[^\S\n]*(?:到|至|在)?|到|至)[^\S\n]*(?P<year>(?:19|20)\d\d)[^\S\n]*年",
