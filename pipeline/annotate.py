@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
-from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, validate, year_regex
+from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate, year_regex
 from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
@@ -135,7 +135,7 @@ class Cues:
         first (the head noun of a Chinese heading comes last: 2023年工作回顾 is a review)."""
         found = []
         for kind, rx in self.heading_kind_regex.items():
-            if kind in self.kind_exclude_regex and self.kind_exclude_regex[kind].search(heading):
+            if self.excludes(kind, heading):
                 continue
             last = None
             for last in rx.finditer(heading):
@@ -143,6 +143,11 @@ class Cues:
             if last:
                 found.append((last.end(), last.start(), kind, last.group(0)))
         return [(kind, phrase) for _, _, kind, phrase in sorted(found, reverse=True)]
+
+    def excludes(self, kind: str, heading: str) -> bool:
+        """Whether heading_kind_exclude denies the heading this kind (关于工资问题 names a topic, not a problem)."""
+        rx = self.kind_exclude_regex.get(kind)
+        return rx is not None and rx.search(heading) is not None
 
     def year_kinds(self, sections: list[dict]) -> dict[int, tuple[str, str]]:
         """(kind, phrase) of each part heading that frames a year in generic words, when a document's parts
@@ -198,14 +203,14 @@ def compile_cues(path: str, digest: str) -> Cues:
         char_regex=char_regex,
         char_kinds={p: tuple(k) for p, k in kinds.items()},
         count_regex=re.compile(spec.count_pattern),
-        heading_kind_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.heading_kinds.items() if v},
-        kind_exclude_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.heading_kind_exclude.items() if v},
-        intro_regex={k: re.compile("|".join(f"(?:{p})" for p in v)) for k, v in spec.paragraph_intro.items() if v},
+        heading_kind_regex={k: union_regex(v) for k, v in spec.heading_kinds.items() if v},
+        kind_exclude_regex={k: union_regex(v) for k, v in spec.heading_kind_exclude.items() if v},
+        intro_regex={k: union_regex(v) for k, v in spec.paragraph_intro.items() if v},
         level_regex=tuple((h.level, re.compile(h.pattern)) for h in spec.heading_levels),
         bare_regex=re.compile(spec.bare_heading),
-        boilerplate_regex=re.compile("|".join(f"(?:{p})" for p in spec.boilerplate)) if spec.boilerplate else None,
+        boilerplate_regex=union_regex(spec.boilerplate),
         year_regex=re.compile(spec.heading_year) if spec.heading_year else None,
-        generic_regex=re.compile("|".join(f"(?:{p})" for p in spec.heading_year_generic) or "(?!)"),
+        generic_regex=union_regex(spec.heading_year_generic) or re.compile("(?!)"),
         digest=digest,
     )
 
@@ -469,8 +474,8 @@ class Featurizer:
         # the others scan the short sentences joined: scanning every position is what costs
         anchored = [p for p in self.cues.spec.boilerplate if p.startswith("^")]
         floating = [p for p in self.cues.spec.boilerplate if not p.startswith("^")]
-        self.boiler_start = re.compile("|".join(f"(?:{p})" for p in anchored)) if anchored else None
-        self.boiler_any = re.compile("|".join(f"(?:{p})" for p in floating), re.M) if floating else None
+        self.boiler_start = union_regex(anchored)
+        self.boiler_any = union_regex(floating, re.M)
 
     @functools.cached_property
     def nlp(self) -> Language:
@@ -700,9 +705,8 @@ class Featurizer:
         if self.own_kind_regex is not None:  # kinds a heading names itself (for other sentences: no gain)
             max_chars = np.where(is_heading, np.iinfo(np.int64).max, -1)
             hit, kinds = self._search_short(texts, lengths, max_chars, self.own_kind_regex, groups=True)
-            exclude = self.cues.kind_exclude_regex
-            if exclude:
-                keep = [k not in exclude or not exclude[k].search(texts[h]) for h, k in zip(hit.tolist(), kinds)]
+            if self.cues.kind_exclude_regex:
+                keep = [not self.cues.excludes(k, texts[h]) for h, k in zip(hit.tolist(), kinds)]
                 hit, kinds = hit[np.asarray(keep, dtype=bool)], list(compress(kinds, keep))
             parts_rows.append(hit)
             parts_keys.append(np.fromiter((self.k_own[k] for k in kinds), dtype=np.uint64, count=len(kinds)))

@@ -44,6 +44,11 @@ def check_regex(pattern: str) -> str:
     return _check_regexes([pattern])[0]
 
 
+def union_regex(patterns: list[str], flags: int = 0) -> re.Pattern | None:
+    """One regex matching any of the patterns (each kept as a group of its own), None for no patterns."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
+
+
 def year_regex(pattern: str | None) -> str | None:
     """check_regex() of an optional pattern that must capture a group named 'year'."""
     if pattern is not None and "year" not in re.compile(check_regex(pattern)).groupindex:

@@ -15,7 +15,7 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import BoilerplateConfig
+from pipeline.config import BoilerplateConfig, union_regex
 from pipeline.ingest.normalize import collapse_whitespace, normalize
 from pipeline.ingest.prefilter import may_match
 
@@ -23,19 +23,15 @@ _TEXT_FORMATS = (".txt", ".md")
 _TITLE_SPLIT = re.compile(r"\s*(?:[-_|｜—–]+|\s{2,})\s*")
 
 
-def _union(patterns: list[str], flags: int = 0) -> re.Pattern | None:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
-
-
 class Cleaner:
     """Boilerplate rules of one configuration. Line and tail patterns are matched at the line start."""
 
     def __init__(self, cfg: BoilerplateConfig):
         self.cfg = cfg
-        self.line = _union(cfg.line_patterns)
-        self.tail = _union(cfg.tail_markers)
-        self.tail_m = _union(cfg.tail_markers, re.M) if cfg.tail_markers else None
-        self.keep = _union(cfg.keep_patterns)
+        self.line = union_regex(cfg.line_patterns)
+        self.tail = union_regex(cfg.tail_markers)
+        self.tail_m = union_regex(cfg.tail_markers, re.M) if cfg.tail_markers else None
+        self.keep = union_regex(cfg.keep_patterns)
         self.inline = [(p, re.compile(p, re.M)) for p in cfg.inline_patterns]
 
     def is_kept(self, line: str) -> bool:
@@ -119,7 +115,7 @@ def repeated_lines(sample: list[tuple[str, bytes | None]], cfg: BoilerplateConfi
     """Short lines found in at least repeated_line_min_files and repeated_line_min_share of the sampled
     files (chrome_sample). read_text(bytes, suffix) -> str decodes and strips format markup; files it
     cannot read are skipped."""
-    keep = _union(cfg.keep_patterns)
+    keep = union_regex(cfg.keep_patterns)
     if len(sample) < cfg.repeated_line_min_files:
         return frozenset()
     counts: Counter[str] = Counter()
