@@ -31,6 +31,7 @@ from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
 from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate, year_regex
+from pipeline.numerals import cn_number, plan_end_year
 from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
@@ -294,6 +295,15 @@ def is_statute(texts: list[str], spec: StatuteConfig) -> bool:
             if found >= spec.min_articles:
                 return True
     return False
+
+
+def target_year(m: re.Match) -> int:
+    """The year a match of annotate.target.pattern sets its target for: its 'year' group (2025, 二〇二五),
+    else the last year of the five-year plan its 'plan' group numbers (十四 of 到“十四五”末: 2025)."""
+    found = m.groupdict()
+    if found.get("year"):
+        return cn_number(found["year"]) or 0
+    return plan_end_year(cn_number(found.get("plan") or "") or 0)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -802,25 +812,29 @@ class Featurizer:
             for c in cue_lists:
                 c.append(f"genre:{genre}")
             self._statute_rules(texts, rules, cue_lists)
-        target = self._targets(joined, owner, texts, year, cue_lists, rules)
+        target = self._targets(joined, owner, texts, year, near, cue_lists, rules)
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
                            cues=cue_lists, rule=rules, near_kind=near, genre=genre, target=target, tokens=toks,
                            token_starts=tstart, sentence_starts=sstart, dense=dense)
 
     def _targets(self, joined: str, owner: np.ndarray, texts: list[str], year: int | None,
-                 cues: list[list[str]], rules: list[str | None]) -> np.ndarray:
+                 near: list[str | None], cues: list[list[str]], rules: list[str | None]) -> np.ndarray:
         """Sentences that set a target for a date (annotate.target), its year added to their evidence (one
         pass over the joined text, where a sentence is a line). In a document of a known year, a target for
         that year or later is a plan: measure by rule (rule:target); one for an earlier year is a result and
-        not a target. Where the year is unknown, the targets are returned for the target prior."""
+        not a target, and so is one for the document's own year under a heading of work done (near: the
+        nearest heading kind; a year-end summary's 一、主要成效 … 到2024年底，全市建成…; a later year there is
+        still a plan, and heading kinds are too loose to veto it: 十、坚持走中国特色强军之路 … 力争到二〇三五年…).
+        Where the year is unknown, the targets are returned for the target prior."""
         target = np.zeros(len(texts), bool)
         if self.target_regex is None:
             return target
         found: set[int] = set()
         for m in self.target_regex.finditer(joined):
             i = int(owner[min(m.end() - 1, len(owner) - 1)])
-            ahead = int(m.group("year"))
-            if i < 0 or i in found or (year and ahead < year) or self.not_target_regex.search(texts[i]):
+            ahead = target_year(m)
+            if (i < 0 or i in found or (year and ahead < year) or (ahead == year and near[i] == "experience")
+                    or self.not_target_regex.search(texts[i])):
                 continue
             found.add(i)
             cues[i].append(f"target:{ahead}年")

@@ -270,8 +270,13 @@ class TargetConfig(Strict):
     document's year is unknown, its type probabilities are multiplied by prior instead."""
 
     pattern: str | None = Field(
-        r"(?:^|[，,；;：:。])[^\S\n]*(?:(?:力争|争取|确保|计划|力求|目标是?)[^\S\n]*(?:到|至|在)?|到|至)[^\S\n]*(?P<year>(?:19|20)\d\d)[^\S\n]*年",
-        description="regex with a group 'year': a clause that sets a target for that year; null: none")
+        r"(?:^|[，,；;：:。])[^\S\n]*(?:(?:力争|争取|确保|计划|力求|目标是?)[^\S\n]*(?:到|至|在)?|到|至)[^\S\n]*"
+        r"(?:(?P<year>(?:19|20)\d\d|[一二][〇零○九][〇零○一二三四五六七八九]{2})[^\S\n]*年"
+        r"|[“\"]?第?(?P<plan>十[一二三四五六七八九]?|[一二三四五六七八九])(?:个五年|五[”\"]?)(?:计划|规划)?(?:时期)?"
+        r"(?:期末|末期|末|期间))",
+        description="regex with a group 'year' (in Arabic or Chinese numerals: 2025, 二〇二五) and optionally one "
+                    "'plan' (the number of a five-year plan, whose last year is meant: 十四 of 到“十四五”末): a clause "
+                    "that sets a target for that year; null: none")
     exclude: str = Field(r"已|了|累计|截至|截止|预计|预期",
                          description="regex: a sentence with this reports a thing done or forecasts, not a target")
     prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(

@@ -26,10 +26,10 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from pipeline.config import PROJECT_ROOT, StructureConfig, Strict, check_regex, read_yaml, validate
+from pipeline.numerals import cn_number
 
 _SPACE = " \t\u3000\xa0\r"
 _NUMBER = re.compile(r"\d+|[①-⑳]|[零〇一二三四五六七八九十百两]+")
-_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 
 
@@ -247,17 +247,7 @@ def _number(marker: str) -> int:
     s = m.group()
     if "①" <= s <= "⑳":
         return ord(s) - ord("①") + 1
-    if s.isdecimal():
-        return int(s)
-    total = cur = 0
-    for ch in s:
-        if ch == "百":
-            total, cur = total + (cur or 1) * 100, 0
-        elif ch == "十":
-            total, cur = total + (cur or 1) * 10, 0
-        else:
-            cur = _CN_DIGITS[ch]
-    return total + cur
+    return cn_number(s) or 0
 
 
 @dataclass

@@ -274,6 +274,35 @@ def test_a_target_set_for_a_date_is_found_with_its_year(cfg, annotator):
     assert not annotator.featurizer.features(*rows(["力争", "2024年，全市新建社区食堂20个。"])).target.any()  # a line apart
 
 
+def test_a_dated_clause_under_a_heading_of_work_done_is_a_result_not_a_target(cfg, annotator):
+    """A year-end summary reports what its year achieved in a target's words (到2024年底，…全部建成…)."""
+    from pipeline.structure import split
+
+    text = ("某街道2024年工作总结\n\n一、主要成效\n\n到2024年底，全街道12个社区全部建成标准化党群服务中心，"
+            "网格党支部覆盖率达到100%。\n\n二、2025年工作打算\n\n到2025年底，全街道社区综合服务设施实现全覆盖。\n")
+    sections, sentences = split(text, cfg.structure)
+    feats = annotator.featurizer.features(sentences, sections, year=2024)
+    done, plan = (i for i, s in enumerate(sentences) if s["text"].startswith("到"))
+    assert feats.rule[done] is None and not any(c.startswith("target:") for c in feats.cues[done])
+    assert feats.rule[plan] == "target" and "target:2025年" in feats.cues[plan]
+
+
+def test_a_target_in_chinese_numerals_or_a_five_year_plan_is_found_with_its_year(annotator):
+    """National reports write their years in Chinese numerals and their periods by plan (real sentences of the
+    1982 and 1986 government work reports, which the model read as experience 0.85 and other 0.62)."""
+    texts = ["到一九八五年，全国粮食产量计划达到三亿六千万吨，比一九八○年增长百分之十二点三；",
+             "到“七五”期末，除极少数企业外，绝大多数都要实行自负盈亏。",
+             "计划在“六五”期间进行的三十八个重点攻关项目，要继续逐项落实。",
+             "到“十四五”末，全市社区综合服务设施实现全覆盖。",
+             "到一九八二年，积累率由一九七八年的百分之三十六点五调整到百分之二十九。",  # a year past: a result
+             "从一九七九年到一九八二年的四年内，轻工业平均每年增长百分之十一点八。"]  # a span of years
+    feats = annotator.featurizer.features(*rows(texts), year=1983)
+    assert feats.rule == ["target", "target", "target", "target", None, None]
+    assert [next((c for c in cues if c.startswith("target:")), None) for cues in feats.cues] == [
+        "target:1985年", "target:1990年", "target:1985年", "target:2025年", None, None]
+    assert annotator.featurizer.features(*rows(texts[3:4]), year=2026).rule == [None]  # the plan is over
+
+
 def test_a_work_plans_dated_target_is_a_measure(cfg, annotator):
     """The model read 到2024年底，…全部建成…覆盖率达到100% in a work plan (tests/data/official_notice.txt) as an
     experience (0.66): its words are a result's; the date sets a target. In a 2025 review it is a result.

@@ -13,6 +13,7 @@ from pipeline.config import load_config
 from pipeline.ingest import compilation, metadata
 from pipeline.ingest.boilerplate import Cleaner
 from pipeline.ingest.normalize import ideographs, normalize
+from pipeline.numerals import cn_number, plan_end_year
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEEDS = SHARED / "corpora" / "seeds"
@@ -168,7 +169,9 @@ def test_parse_date(text, date):
 
 
 def test_cn_numbers_and_titles():
-    assert [metadata.cn_number(s) for s in ("一", "十", "十二", "二十三", "一百零五", "12", "甲")] == [1, 10, 12, 23, 105, 12, None]
+    assert [cn_number(s) for s in ("一", "十", "十二", "二十三", "一百零五", "12", "甲")] == [1, 10, 12, 23, 105, 12, None]
+    assert [cn_number(s) for s in ("一九八五", "二〇二四", "一九八○", "二零三五")] == [1985, 2024, 1980, 2035]  # years
+    assert [plan_end_year(n) for n in (1, 2, 3, 6, 10, 14, 15)] == [1957, 1962, 1970, 1985, 2005, 2025, 2030]
     assert metadata.looks_like_title("关于加强基层治理的实施意见")
     assert not metadata.looks_like_title("各位代表：")
     assert not metadata.looks_like_title("一、总体要求")

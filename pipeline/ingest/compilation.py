@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.config import CompilationConfig
-from pipeline.ingest.metadata import cn_number
 from pipeline.ingest.prefilter import may_match
+from pipeline.numerals import cn_number
 
 
 @dataclass

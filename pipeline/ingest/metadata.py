@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
+from pipeline.numerals import cn_number
+
 _FULL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 _MONTH_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月|[-/.](\d{1,2})(?![-/.\d]))")
 _CN_DATE = re.compile(r"([一二三四五六七八九〇零○]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
@@ -33,26 +33,6 @@ _HEADING_MARK = re.compile(r"^(?:第[一二三四五六七八九十百零〇\d]+
 _NOT_TITLE_END = tuple("。；，、：;,:！？!?…")
 
 
-def cn_number(s: str) -> int | None:
-    """Arabic or Chinese numerals up to 999 (一, 十, 十二, 二十三, 一百零五)."""
-    s = s.strip()
-    if s.isdigit():
-        return int(s)
-    if not s or any(c not in _CN_DIGITS and c not in "十百" for c in s):
-        return None
-    total, current = 0, 0
-    for c in s:
-        if c == "百":
-            total += (current or 1) * 100
-            current = 0
-        elif c == "十":
-            total += (current or 1) * 10
-            current = 0
-        else:
-            current = current * 10 + _CN_DIGITS[c] if current else _CN_DIGITS[c]
-    return total + current
-
-
 def parse_date(text: str) -> str | None:
     """First date in the text as yyyy-mm-dd, or yyyy-mm; None when there is none (or it is impossible)."""
     for m in _FULL_DATE.finditer(text):
@@ -60,9 +40,8 @@ def parse_date(text: str) -> str | None:
         if 1 <= mo <= 12 and 1 <= d <= 31:
             return f"{y:04d}-{mo:02d}-{d:02d}"
     for m in _CN_DATE.finditer(text):
-        y = int("".join(str(_CN_DIGITS[c]) for c in m.group(1)))
-        mo, d = cn_number(m.group(2)), cn_number(m.group(3))
-        if 1900 <= y < 2100 and mo and d and 1 <= mo <= 12 and 1 <= d <= 31:
+        y, mo, d = (cn_number(g) for g in m.groups())
+        if y and 1900 <= y < 2100 and mo and d and 1 <= mo <= 12 and 1 <= d <= 31:
             return f"{y:04d}-{mo:02d}-{d:02d}"
     for m in _MONTH_DATE.finditer(text):
         mo = int(m.group(2) or m.group(3))
