@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 TYPES = ("problem", "measure", "experience", "other")
 CUE_TYPES = TYPES[:3]
 #: the type a rule sets other than other (boilerplate, bare_heading, statute_part: other)
-RULE_TYPES = {"statute_duty": "measure", "statute_item": "measure", "target": "measure"}
+RULE_TYPES = {"statute_duty": "measure", "statute_item": "measure", "target": "measure", "commitment": "measure"}
 
 
 def rule_type(rule: str) -> str:
@@ -83,11 +83,21 @@ class CuesFile(Strict):
     heading_kind_exclude: dict[str, list[str]] = Field(
         default_factory=dict, description="per kind, regexes of headings that do not get it (关于…问题: a topic)")
     paragraph_intro: dict[str, list[str]] = Field(default_factory=dict)
+    paragraph_intro_end: list[str] = Field(
+        default_factory=list, description="regexes (matched at the start) of a sentence that closes an introduced "
+        "list (对此，我们将…, 因此…): it and the sentences after it are outside the introduction's reach")
+    paragraph_intro_commitment: list[str] = Field(
+        default_factory=list, description="regexes (matched at the start) of a closing sentence that commits to "
+        "solving what the list named (对此，我们将…加以解决): a measure by rule (rule:commitment)")
+    paragraph_intro_max_sentences: int = Field(
+        12, ge=1, description="an introduction reaches at most this many sentences after it (a text without "
+        "paragraph breaks is one paragraph)")
     bare_heading: str
     boilerplate: list[str] = Field(default_factory=list)
     boilerplate_max_chars: int = Field(60, ge=1, description="longer sentences are never web chrome")
 
-    _v = field_validator("boilerplate", "heading_year_generic")(classmethod(lambda cls, v: _check_regexes(v)))
+    _v = field_validator("boilerplate", "heading_year_generic", "paragraph_intro_end", "paragraph_intro_commitment")(
+        classmethod(lambda cls, v: _check_regexes(v)))
 
     @field_validator("cues", "heading_kinds", "heading_kind_exclude", "paragraph_intro")
     @classmethod
@@ -123,6 +133,8 @@ class Cues:
     heading_kind_regex: dict[str, re.Pattern]
     kind_exclude_regex: dict[str, re.Pattern]
     intro_regex: dict[str, re.Pattern]
+    intro_end_regex: re.Pattern | None
+    commitment_regex: re.Pattern | None
     level_regex: tuple[tuple[int, re.Pattern], ...]
     bare_regex: re.Pattern
     boilerplate_regex: re.Pattern | None
@@ -189,6 +201,20 @@ class Cues:
     def is_boilerplate(self, text: str) -> bool:
         return bool(self.boilerplate_regex and self.boilerplate_regex.search(text))
 
+    def list_reach(self, i: int, texts: list[str], paras: list, headings: list[bool]) -> tuple[int, bool]:
+        """End (exclusive) of the list that a paragraph introduction at sentence i introduces, and whether
+        the sentence at that end closes it committing to solve it. The list ends with its paragraph, at a
+        heading, after paragraph_intro_max_sentences, and at a sentence that closes it (对此，我们将…:
+        paragraph_intro_end; a commitment if paragraph_intro_commitment matches it too). Shared by the
+        tagger's contexts and the weak labeller."""
+        last = min(len(texts), i + 1 + self.spec.paragraph_intro_max_sentences)
+        for j in range(i + 1, last):
+            if paras[j] != paras[i] or headings[j]:
+                return j, False
+            if self.intro_end_regex is not None and self.intro_end_regex.match(texts[j]):
+                return j, bool(self.commitment_regex is not None and self.commitment_regex.match(texts[j]))
+        return last, False
+
 
 @functools.lru_cache(maxsize=4)
 def compile_cues(path: str, digest: str) -> Cues:
@@ -207,6 +233,8 @@ def compile_cues(path: str, digest: str) -> Cues:
         heading_kind_regex={k: union_regex(v) for k, v in spec.heading_kinds.items() if v},
         kind_exclude_regex={k: union_regex(v) for k, v in spec.heading_kind_exclude.items() if v},
         intro_regex={k: union_regex(v) for k, v in spec.paragraph_intro.items() if v},
+        intro_end_regex=union_regex(spec.paragraph_intro_end),
+        commitment_regex=union_regex(spec.paragraph_intro_commitment),
         level_regex=tuple((h.level, re.compile(h.pattern)) for h in spec.heading_levels),
         bare_regex=re.compile(spec.bare_heading),
         boilerplate_regex=union_regex(spec.boilerplate),
@@ -726,7 +754,9 @@ class Featurizer:
             names_rows.append(i)
             names_keys.append(name_key(f"rule:{r}"))
 
-        intro, intro_vals = self._intro(joined, owner, sentences, is_heading)
+        intro, intro_vals, closing = self._intro(joined, owner, sentences, is_heading)
+        for j in closing:  # 对此，我们将…加以解决 after a list of problems: the model read it as more of the list
+            rules[j] = rules[j] or "commitment"
         code = (section * 2 + is_heading) * len(intro_vals) + intro
         codes, ctx = np.unique(code, return_inverse=True)
         ctx = ctx.ravel()
@@ -930,27 +960,31 @@ class Featurizer:
         return out
 
     def _intro(self, joined: str, owner: np.ndarray, sentences: list[dict],
-               is_heading: np.ndarray) -> tuple[np.ndarray, list]:
-        """Code of the paragraph's list introduction for each sentence at or after it (0: none) and the
-        (kind, phrase) of each code (政府工作还存在不少问题和不足。主要是：… acts as a heading for the rest of
-        its paragraph)."""
-        n = len(sentences)
-        out = np.zeros(n, dtype=np.int64)
+               is_heading: np.ndarray) -> tuple[np.ndarray, list, list[int]]:
+        """Code of the paragraph's list introduction for each sentence of the list it introduces (0: none;
+        Cues.list_reach), the (kind, phrase) of each code (政府工作还存在不少问题和不足。主要是：… acts as a
+        heading for the rest of its list) and the sentences that close such a list committing to solve it.
+        Without the reach's limits, a work report written without paragraph breaks had lent the kind of its
+        problems paragraph to the whole plan after it."""
+        out = np.zeros(len(sentences), dtype=np.int64)
         values: list = [None]
+        closing: list[int] = []
+        texts = [s.get("text") or "" for s in sentences]
+        paras = [s.get("para_id") for s in sentences]
+        headings = is_heading.tolist()
         hits = []
         for kind, rx in self.cues.intro_regex.items():
             hits += [(owner[m.start()], kind, m.group(0)) for m in rx.finditer(joined)]
         for i, kind, phrase in sorted((int(i), k, p) for i, k, p in hits if i >= 0):
-            para = sentences[i].get("para_id")
-            if is_heading[i] or para is None:
+            if headings[i] or paras[i] is None:
                 continue
             if (kind, phrase) not in values:
                 values.append((kind, phrase))
-            j = i
-            while j < n and sentences[j].get("para_id") == para:
-                out[j] = values.index((kind, phrase))
-                j += 1
-        return out, values
+            end, commits = self.cues.list_reach(i, texts, paras, headings)
+            out[i:end] = values.index((kind, phrase))
+            if commits:
+                closing.append(end)
+        return out, values, closing
 
 
 # ---------------------------------------------------------------- the annotator

@@ -79,11 +79,13 @@ SENTENCES = pa.schema([
     col("type_score", pa.float32(), "probability of the chosen type, 0..1"),
     col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, heading:kind:text, "
         "rule:name (a rule set the type: boilerplate, bare_heading and statute_part other, statute_duty, "
-        "statute_item and target measure), genre:statute (the statute prior applied), statute:duty:X (X the "
+        "statute_item, target and commitment measure; commitment: the sentence closing a list of problems "
+        "commits to solving them, 对此，我们将…), genre:statute (the statute prior applied), statute:duty:X (X the "
         "modal of a statute's duty: 应当, 不得 ...), statute:item_of:X (a list item of such a duty), "
         "target:YYYY年 (the sentence sets a target for that year: rule:target when the document's year is known, "
         "else the target prior); heading:measure:2024年 / heading:experience:2023年 is the kind of a part that "
-        "frames a year (the later of a document's framed years is its plan)"),
+        "frames a year (the later of a document's framed years is its plan); heading:problem:清醒认识 (a phrase that "
+        "introduced the list of problems the sentence is in)"),
     col("method", pa.string(), "rule | model | both"),
     col("themes", pa.list_(pa.string()), "seeded theme ids matched (discovered themes are in sentence_themes)"),
 ])

@@ -30,7 +30,8 @@ SOURCE_SUFFIXES = (".txt", ".jsonl")
 def label_document(text: str, cfg: Config) -> list[tuple[int, str, str]]:
     """(sentence number, text, weak type) of the body sentences whose part of the outline names a type:
     the kind of the top-level heading (工作回顾 -> experience, 重点任务 -> measure, 存在的问题 -> problem),
-    overridden by a problem list introduction (还存在…问题和不足。主要是：…) for the rest of its paragraph."""
+    overridden by a problem list introduction (还存在…问题和不足。主要是：… / 我们也清醒认识到，…) for the list
+    it introduces (Cues.list_reach), whose closing commitment (对此，我们将…加以解决) is a measure."""
     cues = load_cues(cfg)
     sections, sentences = split(text, cfg.structure)
     by_id = {s["section_id"]: s for s in sections}
@@ -42,12 +43,20 @@ def label_document(text: str, cfg: Config) -> list[tuple[int, str, str]]:
         return kinds[0][0] if kinds else None
 
     intro_rx = cues.intro_regex.get("problem")
-    out, problem_para = [], None
-    for s in sentences:
+    texts = [s["text"] for s in sentences]
+    paras = [s["para_id"] for s in sentences]
+    headings = [bool(s["is_heading"]) for s in sentences]
+    listed: dict[int, str] = {}  # the problems a paragraph introduces, and the commitment that closes them
+    for i, body in enumerate(texts):
+        if intro_rx is not None and not headings[i] and paras[i] is not None and intro_rx.search(body):
+            end, commits = cues.list_reach(i, texts, paras, headings)
+            listed.update(dict.fromkeys(range(i, end), "problem"))
+            if commits:
+                listed[end] = "measure"
+    out = []
+    for i, s in enumerate(sentences):
         body = s["text"]
-        if intro_rx is not None and intro_rx.search(body) and not s["is_heading"]:
-            problem_para = s["para_id"]
-        kind = "problem" if s["para_id"] == problem_para else top_kind(s["section_id"])
+        kind = listed.get(i) or top_kind(s["section_id"])
         if kind in CUE_TYPES and not s["is_heading"] and MIN_CHARS <= len(body) <= MAX_CHARS:
             out.append((s["sent_id"], body, kind))
     return out

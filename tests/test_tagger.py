@@ -76,6 +76,20 @@ def test_weak_labels_follow_the_report_outline(cfg):
 
 
 @pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
+def test_weak_labels_of_a_problems_list_end_where_the_list_ends(cfg):
+    """泸州's report is one line: its problems list (清醒认识到…) is followed by its closing commitment and by the
+    whole plan in the same paragraph. The weak labeller had called the plan problems (the weak file's problem
+    pool held 1,407 units then; 1,101 now)."""
+    from pipeline.weak import label_document
+
+    labelled = {t: k for _, t, k in label_document((REPORTS / "泸州.txt").read_text(encoding="utf-8"), cfg)}
+    assert labelled["创新能力较为薄弱，研究与试验发展经费投入强度不高，科技成果转化率低。"] == "problem"
+    assert labelled["对此，我们将在今后工作中努力加以解决。"] == "measure"
+    assert "城镇新增就业3.7万人；" not in labelled or labelled["城镇新增就业3.7万人；"] != "problem"
+    assert sum(k == "problem" for k in labelled.values()) < 10
+
+
+@pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
 def test_weak_labels_skip_the_transfer_test_documents(cfg, tmp_path):
     from pipeline.weak import build_weak
 
