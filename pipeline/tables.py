@@ -76,7 +76,8 @@ SENTENCES = pa.schema([
     col("text", pa.string(), "the sentence as stored in documents.text"),
     col("is_heading", pa.bool_(), "the sentence is a heading"),
     col("type", pa.string(), "problem | measure | experience | other"),
-    col("type_score", pa.float32(), "probability of the chosen type, 0..1"),
+    col("type_score", pa.float32(), "probability of the chosen type, 0..1, calibrated (annotate.temperature: in "
+        "cross-validation a score of about 0.8 is right about 80% of the time)"),
     col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, heading:kind:text, "
         "rule:name (a rule set the type: boilerplate, bare_heading and statute_part other, statute_duty, "
         "statute_item, target and commitment measure; commitment: the sentence closing a list of problems "

@@ -373,7 +373,29 @@ def type_proba(model: TypeTagger, d: DocFeatures, cfg: Config) -> np.ndarray:
         post = model.decode(proba, a.transition_weight, a.decode_prior_power, a.decode_window)
         # a sentence whose own words are clear keeps its type: neighbours decide only the unsure ones
         proba = np.where(own.max(axis=1, initial=0.0)[:, None] >= a.decode_keep_above, proba, post)
-    return proba
+    return calibrate(proba, a.temperature)
+
+
+def calibrate(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling (annotate.temperature): rows p ** (1 / T), renormalised; the argmax is kept."""
+    if temperature == 1.0 or not len(proba):
+        return proba
+    scaled = np.power(np.clip(proba, 1e-12, None), 1.0 / temperature)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def calibration(gold: list[str], pred: list[str], confidence: list[float], p_gold: list[float],
+                bins: int = 10) -> dict:
+    """Expected calibration error (type_score against accuracy, equal-width bins) and log loss of the
+    model's own predictions (sentences a rule typed are left out)."""
+    conf = np.asarray(confidence, dtype=float)
+    right = np.asarray([g == p for g, p in zip(gold, pred)], dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, bins - 1)
+    ece = sum(abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).mean()
+              for b in range(bins) if (which == b).any())
+    loss = float(-np.log(np.clip(np.asarray(p_gold, dtype=float), 1e-12, None)).mean()) if p_gold else 0.0
+    return {"ece": float(ece), "log_loss": loss, "n": len(conf)}
 
 
 # ---------------------------------------------------------------- training data from labelled units
@@ -631,6 +653,7 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
     weak = build_weak(weak_units(cfg), featurizer)
     n_splits = max(2, min(folds, len(set(groups))))
     pred: list[np.ndarray | None] = [None] * len(docs)
+    calib: dict[str, list] = {"gold": [], "pred": [], "conf": [], "p_gold": []}
     for train_idx, test_idx in GroupKFold(n_splits=n_splits).split(docs, groups=groups):
         model = fit_with_weak(cfg, [docs[i] for i in train_idx], [ys[i] for i in train_idx],
                               [groups[i] for i in train_idx], weak)
@@ -641,12 +664,18 @@ def cross_validate(cfg: Config, units: list[dict], folds: int = 5, featurizer: F
             for k, rule in enumerate(docs[i].rule):
                 if rule:
                     p[k] = rule_type(rule)
+                elif str(ys[i][k]) in classes:
+                    calib["gold"].append(str(ys[i][k]))
+                    calib["pred"].append(str(p[k]))
+                    calib["conf"].append(float(proba[k].max()))
+                    calib["p_gold"].append(float(proba[k, classes.index(str(ys[i][k]))]))
             pred[i] = p
     gold = [str(v) for y in ys for v in y]
     flat = [str(v) for p in pred for v in p]
     base = [str(v) for p in keyword_baseline(featurizer, docs) for v in p]
     order = [i for idx in index for i in idx]
     return {"model": scores(gold, flat), "baseline": scores(gold, base), "folds": n_splits,
+            "calibration": calibration(calib["gold"], calib["pred"], calib["conf"], calib["p_gold"]),
             "articles": len(set(groups)), "units": len(gold),
             "predictions": [{"unit": i, "gold": g, "pred": p} for i, g, p in zip(order, gold, flat)]}
 
@@ -665,6 +694,10 @@ def format_report(result: dict, themes: dict | None = None, themes_note: str = "
     lines += ["", "confusion (rows gold, columns predicted):", " " * 12 + "".join(f"{t[:10]:>11}" for t in TYPES)]
     for t, row in zip(TYPES, m["confusion"]):
         lines.append(f"{t:<12}" + "".join(f"{v:11d}" for v in row))
+    c = result.get("calibration")
+    if c:
+        lines += ["", f"type_score calibration ({c['n']} sentences the model typed): expected calibration error "
+                      f"{c['ece']:.3f}, log loss {c['log_loss']:.3f}"]
     lines.append("")
     if themes:
         lines.append(f"themes (article-grouped CV): micro-F1 {themes.get('micro_f1', 0.0):.3f}")
