@@ -15,7 +15,7 @@ from pathlib import Path
 
 import olefile
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pipeline
@@ -250,6 +250,7 @@ def test_a_damaged_style_sheet_or_fkp_gives_the_text_without_headings(tmp_path, 
 
 
 @settings(max_examples=120, deadline=None)
+@example(flips=[("stsh", 22, 1)])  # the Normal style's sti made Heading 1: every paragraph, table cells too
 @given(flips=st.lists(st.tuples(st.sampled_from(["stsh", "fkp"]), st.integers(0, 2 ** 16), st.integers(0, 255)),
                       min_size=1, max_size=30))
 def test_damaged_styles_never_change_the_text(flips):
@@ -263,8 +264,19 @@ def test_damaged_styles_never_change_the_text(flips):
             data[WORD_AT + FKP_PAGES[pos % 2] * 512 + pos % 512] = value
     text, meta = worddoc.read_word_binary(bytes(data))
     assert text == worddoc.read_word_binary(DATA)[0]
-    lines = set(text.split("\n"))
+    lines = {line.strip() for line in text.split("\n")}
     assert all(line in lines and 1 <= level <= 9 for line, level in meta["headings"])
+
+
+def test_a_style_sheet_that_makes_body_text_a_heading_is_ignored():
+    """istd 0 is Normal: a sheet whose Normal style reads as Heading 1 (its sti byte damaged) would make
+    every paragraph a heading, so its styles are dropped and the text keeps no heading."""
+    data = bytearray(DATA)
+    data[TABLE_AT + FIB["fc_stsh"] + 22] = 1
+    styles = worddoc._styles(bytes(data[TABLE_AT + FIB["fc_stsh"]: TABLE_AT + FIB["fc_stsh"] + FIB["lcb_stsh"]]))
+    assert styles[0][0] == 1 and 0 in worddoc._heading_levels(styles)
+    text, meta = worddoc.read_word_binary(bytes(data))
+    assert text == worddoc.read_word_binary(DATA)[0] and meta["headings"] == []
 
 
 def test_style_levels_follow_the_based_on_chain_and_stop_at_a_cycle():

@@ -138,7 +138,8 @@ def read_word_binary(data: bytes) -> tuple[str, dict]:
             raise IngestError("extract", f"cannot read the Word file's text ({type(exc).__name__}: {exc})",
                               _HINT) from None
         headings, contents = _styled_lines(word, table, fib)
-        return _without_lines(text, contents), {**_summary(ole), "headings": headings}
+        text = _without_lines(text, contents)
+        return text, {**_summary(ole), "headings": _lines_of(text, headings)}
 
 
 def _fib(word: bytes) -> dict:
@@ -216,6 +217,8 @@ def _styled_lines(word: bytes, table: bytes, fib: dict) -> tuple[list[tuple[str,
     try:
         styles = _styles(table[fib["fc_stsh"]: fib["fc_stsh"] + fib["lcb_stsh"]])
         levels = _heading_levels(styles)
+        if 0 in levels:  # istd 0 is Normal, the style of body text: a sheet that makes it a heading is damaged
+            return [], []
         contents = {istd for istd, style in enumerate(styles) if style is not None and style[2]}
         runs = _paragraph_runs(word, table[fib["fc_papx"]: fib["fc_papx"] + fib["lcb_papx"]]) \
             if levels or contents else []
@@ -236,6 +239,13 @@ def _styled_lines(word: bytes, table: bytes, fib: dict) -> tuple[list[tuple[str,
         return headings, toc
     except (struct.error, IndexError, ValueError):
         return [], []
+
+
+def _lines_of(text: str, headings: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The headings that are lines of the text: a heading-styled table cell is joined into its row, so it
+    is not a line the structure stage could open a section at."""
+    lines = {line.strip() for line in text.split("\n")}
+    return [(line, level) for line, level in headings if line in lines]
 
 
 def _without_lines(text: str, drop: list[str]) -> str:
