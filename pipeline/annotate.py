@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 TYPES = ("problem", "measure", "experience", "other")
 CUE_TYPES = TYPES[:3]
-#: the type a rule sets other than other (boilerplate, bare_heading, statute_part: other)
+#: the type a rule sets other than other (boilerplate, citation, bare_heading, statute_part: other)
 RULE_TYPES = {"statute_duty": "measure", "statute_item": "measure", "target": "measure", "commitment": "measure"}
 
 
@@ -95,8 +95,12 @@ class CuesFile(Strict):
     bare_heading: str
     boilerplate: list[str] = Field(default_factory=list)
     boilerplate_max_chars: int = Field(60, ge=1, description="longer sentences are never web chrome")
+    citation: list[str] = Field(default_factory=list, description="regexes of an entry of a reference list or a "
+                                "note citing a work (other by rule: its title's words are not the writer's)")
+    citation_max_chars: int = Field(200, ge=1, description="longer sentences are never a citation alone")
 
-    _v = field_validator("boilerplate", "heading_year_generic", "paragraph_intro_end", "paragraph_intro_commitment")(
+    _v = field_validator("boilerplate", "citation", "heading_year_generic", "paragraph_intro_end",
+                         "paragraph_intro_commitment")(
         classmethod(lambda cls, v: _check_regexes(v)))
 
     @field_validator("cues", "heading_kinds", "heading_kind_exclude", "paragraph_intro")
@@ -514,6 +518,7 @@ class Featurizer:
         floating = [p for p in self.cues.spec.boilerplate if not p.startswith("^")]
         self.boiler_start = union_regex(anchored)
         self.boiler_any = union_regex(floating, re.M)
+        self.citation = union_regex(self.cues.spec.citation, re.M)
 
     @functools.cached_property
     def nlp(self) -> Language:
@@ -730,6 +735,9 @@ class Featurizer:
         if self.boiler_any is not None:
             for i in self._search_short(texts, lengths, max_chrome, self.boiler_any)[0].tolist():
                 ruled[i] = "boilerplate"
+        if self.citation is not None:
+            for i in self._search_short(texts, lengths, self.cues.spec.citation_max_chars, self.citation)[0].tolist():
+                ruled.setdefault(i, "citation")
         names_rows: list[int] = []
         names_keys: list[int] = []
         for i in heads.tolist():

@@ -79,8 +79,8 @@ SENTENCES = pa.schema([
     col("type_score", pa.float32(), "probability of the chosen type, 0..1, calibrated (annotate.temperature: in "
         "cross-validation a score of about 0.8 is right about 80% of the time)"),
     col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, heading:kind:text, "
-        "rule:name (a rule set the type: boilerplate, bare_heading and statute_part other, statute_duty, "
-        "statute_item, target and commitment measure; commitment: the sentence closing a list of problems "
+        "rule:name (a rule set the type: boilerplate, citation (an entry of a reference list), bare_heading and "
+        "statute_part other, statute_duty, statute_item, target and commitment measure; commitment: the sentence closing a list of problems "
         "commits to solving them, 对此，我们将…), genre:statute (the statute prior applied), statute:duty:X (X the "
         "modal of a statute's duty: 应当, 不得 ...), statute:item_of:X (a list item of such a duty), "
         "target:YYYY年 (the sentence sets a target for that year: rule:target when the document's year is known, "

@@ -72,6 +72,16 @@ def test_heading_kind_prefers_the_head_noun(cfg):
     assert cues.heading_kinds("（五）民生保障持续加强") == []  # a review heading names no kind: its part's wins
 
 
+def test_a_plan_word_judged_done_names_a_summary_heading(cfg):
+    """A summary's heading says its measures were right (一、思路明确，… / （六）民生保障扎实有力): what
+    follows is done practice, though 思路 and 保障 name a plan's parts; a plan's 确保责任到位 stays a plan."""
+    cues = load_cues(cfg)
+    assert cues.heading_kinds("一、思路明确,把综合治理工作高定位")[0] == ("experience", "思路明确")
+    assert cues.heading_kinds("（六）民生保障扎实有力")[0][0] == "experience"
+    assert all(kind != "experience" for kind, _ in cues.heading_kinds("三、确保责任到位"))
+    assert cues.heading_kinds("二、工作思路")[0][0] == "measure"
+
+
 def test_annotate_fills_rows_and_spans(annotator):
     sentences, sections = rows(["二、存在的问题", "社区工作者待遇偏低,人员流失严重,难以留住人才。",
                                 "建议健全社区工作者薪酬体系,着力提升专业化水平。"], headings="二、存在的问题")
@@ -432,3 +442,19 @@ def test_transfer_to_statutes(cfg, annotator, name):
     assert set(normative) == {"measure"}
     assert numbers and set(numbers) == {"other"} and parts and set(parts) == {"other"}
     assert types["experience"] == types["problem"] == 0
+
+
+def test_entries_of_a_reference_list_are_other_by_rule(annotator):
+    """Reference lists and notes of real essays (GB/T 7714 and 《》 styles): other by rule, though a
+    cited title reads as a problem (困境与路径) or a result (成功变身, 2016年第1期 a count); a statute's
+    sentence that names a law, and a sentence that quotes a work in passing, are no citation."""
+    refs = ["[1]李勇华.农村基层社会管理创新与村民自治制度的内洽性研究[J].东南学术,2012(2):68-79.",
+            "③万银锋:《城乡结合部基层党建:特点、困境与路径》,《中州学刊》,2016年第1期。",
+            "⑥《武汉最大“村转社区”抓党建促转型成功变身》,《人民日报》,2016年11月21日。"]
+    prose = ["为了加强物业管理,根据《中华人民共和国民法典》《物业管理条例》等法律、行政法规,结合本市实际,制定本条例。",
+             "据《2013年中国共产党党内统计公报》,“278.4万个非公有制企业中,162.7万个已建立党组织,占58.4%。"]
+    sentences, sections = rows(refs + prose)
+    annotator.annotate(sentences, sections)
+    for s in sentences[:3]:
+        assert s["type"] == "other" and "rule:citation" in s["cues"], s
+    assert all("rule:citation" not in s["cues"] for s in sentences[3:])
