@@ -449,12 +449,13 @@ def test_entries_of_a_reference_list_are_other_by_rule(annotator):
     cited title reads as a problem (困境与路径) or a result (成功变身, 2016年第1期 a count); a statute's
     sentence that names a law, and a sentence that quotes a work in passing, are no citation."""
     refs = ["[1]李勇华.农村基层社会管理创新与村民自治制度的内洽性研究[J].东南学术,2012(2):68-79.",
+            "[4]陈荞.街道办彻底退出安徽铜陵区级政府直接服务社区[n].京华时报,2011-9-5.",
             "③万银锋:《城乡结合部基层党建:特点、困境与路径》,《中州学刊》,2016年第1期。",
             "⑥《武汉最大“村转社区”抓党建促转型成功变身》,《人民日报》,2016年11月21日。"]
     prose = ["为了加强物业管理,根据《中华人民共和国民法典》《物业管理条例》等法律、行政法规,结合本市实际,制定本条例。",
              "据《2013年中国共产党党内统计公报》,“278.4万个非公有制企业中,162.7万个已建立党组织,占58.4%。"]
     sentences, sections = rows(refs + prose)
     annotator.annotate(sentences, sections)
-    for s in sentences[:3]:
+    for s in sentences[:4]:
         assert s["type"] == "other" and "rule:citation" in s["cues"], s
-    assert all("rule:citation" not in s["cues"] for s in sentences[3:])
+    assert all("rule:citation" not in s["cues"] for s in sentences[4:])
