@@ -30,7 +30,8 @@ import numpy as np
 from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
-from pipeline.config import Config, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate, year_regex
+from pipeline.config import (Config, PlanConfig, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate,
+                             year_regex)
 from pipeline.numerals import cn_number, plan_end_year
 from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
@@ -329,6 +330,15 @@ def is_statute(texts: list[str], spec: StatuteConfig) -> bool:
     return False
 
 
+def is_plan(texts: list[str], spec: PlanConfig) -> bool:
+    """Whether a document is a work plan (annotate.plan): one of its first spec.within sentences announces it
+    (制定本方案, 提出如下意见：) or is a title naming one (某某街道2024年…工作方案)."""
+    head = texts[: spec.within]
+    if spec.announce and any(re.search(spec.announce, t) for t in head):  # re keeps compiled patterns
+        return True
+    return bool(spec.title) and any(re.match(spec.title, t.strip()) for t in head)
+
+
 def target_year(m: re.Match) -> int:
     """The year a match of annotate.target.pattern sets its target for: its 'year' group (2025, 二〇二五),
     else the last year of the five-year plan its 'plan' group numbers (十四 of 到“十四五”末: 2025)."""
@@ -362,7 +372,7 @@ class DocFeatures:
     cues: list[list[str]] = field(default_factory=list)
     rule: list[str | None] = field(default_factory=list)
     near_kind: list[str | None] = field(default_factory=list)
-    genre: str | None = None  # 'statute' (annotate.statute), else None
+    genre: str | None = None  # 'statute' (annotate.statute), 'plan' (annotate.plan), else None
     target: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # sets a dated target (annotate.target)
     tokens: list[str] = field(default_factory=list)
     token_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -845,10 +855,12 @@ class Featurizer:
             for i in np.flatnonzero(ctx == c).tolist():
                 cue_lists[i].extend(ctx_evidence[c])
         near = [ctx_near[c] for c in ctx_list]
-        genre = "statute" if is_statute(texts, self.cfg.annotate.statute) else None
+        genre = ("statute" if is_statute(texts, self.cfg.annotate.statute)
+                 else "plan" if is_plan(texts, self.cfg.annotate.plan) else None)
         if genre:
             for c in cue_lists:
                 c.append(f"genre:{genre}")
+        if genre == "statute":
             self._statute_rules(texts, rules, cue_lists)
         target = self._targets(joined, owner, texts, year, near, cue_lists, rules)
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,

@@ -80,9 +80,9 @@ SENTENCES = pa.schema([
         "cross-validation a score of about 0.8 is right about 80% of the time)"),
     col("cues", pa.list_(pa.string()), "evidence: matched cue phrases as kind:phrase, heading:kind:text, "
         "rule:name (a rule set the type: boilerplate, citation (an entry of a reference list), bare_heading and "
-        "statute_part other, statute_duty, statute_item, target and commitment measure; commitment: the sentence closing a list of problems "
-        "commits to solving them, 对此，我们将…), genre:statute (the statute prior applied), statute:duty:X (X the "
-        "modal of a statute's duty: 应当, 不得 ...), statute:item_of:X (a list item of such a duty), "
+        "statute_part other, statute_duty, statute_item, target and commitment measure; commitment: the sentence "
+        "closing a list of problems commits to solving them, 对此，我们将…), genre:statute / genre:plan (the statute "
+        "or work-plan prior applied), statute:duty:X (X the modal of a statute's duty: 应当, 不得 ...), statute:item_of:X (a list item of such a duty), "
         "target:YYYY年 (the sentence sets a target for that year: rule:target when the document's year is known, "
         "else the target prior); heading:measure:2024年 / heading:experience:2023年 is the kind of a part that "
         "frames a year (the later of a document's framed years is its plan); heading:problem:清醒认识 (a phrase that "

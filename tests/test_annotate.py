@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.annotate import Annotator, Featurizer, is_statute, load_cues
+from pipeline.annotate import Annotator, Featurizer, is_plan, is_statute, load_cues
 from pipeline.config import load_config
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -350,8 +350,9 @@ def test_a_target_in_chinese_numerals_or_a_five_year_plan_is_found_with_its_year
 
 def test_a_work_plans_dated_target_is_a_measure(cfg, annotator):
     """The model read 到2024年底，…全部建成…覆盖率达到100% in a work plan (tests/data/official_notice.txt) as an
-    experience (0.66): its words are a result's; the date sets a target. In a 2025 review it is a result.
-    Alone, such a target is experience 0.98 and measure 0.000 to the model: no prior can move it, a rule does."""
+    experience (0.66): its words are a result's; the date sets a target. In a 2025 review (the sentence outside
+    the plan that announces itself) it is a result. Alone, such a target is experience 0.98 and measure 0.000
+    to the model: no prior can move it, a rule does."""
     from pipeline.structure import split
 
     text = (Path(__file__).parent / "data" / "official_notice.txt").read_text(encoding="utf-8")
@@ -359,10 +360,9 @@ def test_a_work_plans_dated_target_is_a_measure(cfg, annotator):
     annotator.annotate(sentences, sections, 2024)
     (goal,) = [s for s in sentences if s["text"].startswith("到2024年底")]
     assert goal["type"] == "measure" and {"target:2024年", "rule:target"} <= set(goal["cues"])
-    sections, sentences = split(text, cfg.structure)
+    sentences, sections = rows([goal["text"]])
     annotator.annotate(sentences, sections, 2025)
-    (goal,) = [s for s in sentences if s["text"].startswith("到2024年底")]
-    assert goal["type"] != "measure" and not any(c.startswith("target:") for c in goal["cues"])
+    assert sentences[0]["type"] != "measure" and not any(c.startswith("target:") for c in sentences[0]["cues"])
 
 
 def test_statutes_are_found_by_their_articles(cfg):
@@ -459,3 +459,43 @@ def test_entries_of_a_reference_list_are_other_by_rule(annotator):
     for s in sentences[:4]:
         assert s["type"] == "other" and "rule:citation" in s["cues"], s
     assert all("rule:citation" not in s["cues"] for s in sentences[4:])
+
+
+def test_a_work_plan_is_told_by_its_announcement_or_title(cfg):
+    """Openings of real plans (seeds, the notice fixture) and of a real summary and a work report."""
+    spec = cfg.annotate.plan
+    plans = [["根据市委主要领导的指示精神,对xx地区组织开展重点整治工作。", "结合我街实际,制定实施方案如下。"],
+             ["根据上级法制宣传教育工作要点,立足开发区实际,制定2010年普法工作实施意见如下:"],
+             ["为深化平安村(居、社区)创建工作,经研究,决定组织开展示范平安村(居、社区)创建活动。", "现就相关工作提出如下意见:"],
+             ["某某街道2024年党建引领社区治理工作方案", "一、总体要求"]]
+    others = [["成立了由社区党支部书记为组长的领导小组,并制定开展治安防范工作实施方案和工作计划,定期召开会议。"],
+              ["各位代表:", "现在,我代表市人民政府向大会报告工作,请予审议。"],
+              ["关于加强社区治理的几点思考", "一、存在的问题"]]
+    assert all(is_plan(t, spec) for t in plans)
+    assert not any(is_plan(t, spec) for t in others)
+    late = ["序言。"] * spec.within + ["结合街道实际,制定本方案。"]
+    assert not is_plan(late, spec)  # the formula opens a plan: deep in a text it quotes one
+
+
+def test_a_plans_bare_items_are_measures_not_done_practice(cfg):
+    """A plan's items are bare verb phrases (组织…报到, 认领服务岗位) the model reads as done practice; with the
+    plan prior they are measures, and a sentence with its own strong evidence of a thing done (去年…建成…累计)
+    stays an experience."""
+    texts = ["为进一步提升社区治理水平,结合我街实际,制定实施方案如下。", "一、主要任务",
+             "组织辖区在职党员到社区报到,认领服务岗位。", "成立社区治理工作领导小组,由街道党工委书记任组长。",
+             "二、工作基础", "去年,街道建成12个党群服务中心,累计服务居民3.2万人次。"]
+    out = {}
+    for told in (False, True):
+        c = cfg.model_copy(deep=True)
+        if not told:
+            c.annotate.plan.announce = c.annotate.plan.title = None
+        sentences, sections = rows(texts)
+        sections += [{"section_id": 1, "parent_id": 0, "level": 1, "heading": texts[1]},
+                     {"section_id": 2, "parent_id": 0, "level": 1, "heading": texts[4]}]
+        for i, s in enumerate(sentences):
+            s["section_id"], s["is_heading"] = (0 if i == 0 else 1 if i < 4 else 2), i in (1, 4)
+        Annotator(c).annotate(sentences, sections)
+        out[told] = sentences
+    assert out[False][2]["type"] == "experience" and "genre:plan" not in out[False][2]["cues"]
+    assert [s["type"] for s in out[True][2:4]] == ["measure", "measure"] and "genre:plan" in out[True][2]["cues"]
+    assert out[True][5]["type"] == "experience"
