@@ -125,6 +125,16 @@ def test_boilerplate_is_other_by_rule(annotator):
     assert all(s["method"] in ("rule", "both") for s in sentences)
 
 
+def test_a_papers_labelled_fields_are_other_by_rule_but_not_its_abstract(annotator):
+    """Fields of real papers in the seeds, colon or bracket style; an abstract states the paper's claim."""
+    fields = ["关键词:乡村振兴;治理有效;治理法治化;农村", "[关键词]嘉定镇街道党工委;“睦邻党建”;区域化党建",
+              "【关键词】多党合作;社会服务;新路径", "[中图分类号]D267[文献标识码]a[文章编号]1009-928X(2014)09-0039-03"]
+    sentences, sections = rows(fields + ["摘要:我国现行的行政区划层级过多,政府机构不断膨胀。"])
+    annotator.annotate(sentences, sections)
+    assert all("rule:boilerplate" in s["cues"] and s["type"] == "other" for s in sentences[:4])
+    assert "rule:boilerplate" not in sentences[4]["cues"]
+
+
 def test_the_parts_of_an_official_document_around_its_body_are_other_by_rule(annotator):
     """Header, number, addressees, attachment note and forms, signature, copy-to and printing lines
     (GB/T 9704) are neither problems nor measures, whatever their words (发文, 抄送 sound like actions)."""
