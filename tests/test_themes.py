@@ -98,6 +98,19 @@ def test_patterns_match_real_sentences(pattern_matcher, text, type_, theme):
     assert theme in _themes(pattern_matcher, text, type_)
 
 
+def test_coordination_names_social_organisations_and_pooled_forces_not_a_markets_actors(pattern_matcher):
+    """Seeds: social organisations, actors named together, a community's forces pooled; city reports: a
+    market's 各类主体, pollutants governed 协同共治 and a report's closing 凝聚各方力量 are no coordination."""
+    for text, type_ in (("主要表现为乡村社会组织发育不足,乡村精英、农民群众的自治能力比较孱弱。", "problem"),
+                        ("积极构建多样主体参与的社会治理新机制是基层社会治理的重点所在。", "measure"),
+                        ("将居民自治与社区共治有机结合,凝聚社会各方力量。", "experience")):
+        assert "coordination" in _themes(pattern_matcher, text, type_), text
+    for text in ("坚持在市场准入、要素获取、公平执法、权益保护等方面平等对待各类主体。",
+                 "开展空气质量提升行动计划，推进PM2.5与臭氧协同共治。",
+                 "广泛凝聚各方力量，团结一心、迎难而上、拼搏实干。"):
+        assert "coordination" not in _themes(pattern_matcher, text, "measure"), text
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
