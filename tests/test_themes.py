@@ -111,6 +111,19 @@ def test_coordination_names_social_organisations_and_pooled_forces_not_a_markets
         assert "coordination" not in _themes(pattern_matcher, text, "measure"), text
 
 
+def test_resource_shortage_names_the_grassroots_money_and_facilities_not_a_budgets_thrift(pattern_matcher):
+    """Seeds: a community's funds and their sources, resource constraints, a party service centre; city
+    reports: venture funds of a community company and a government's thrift are no shortage."""
+    for text, type_ in (("通过整合、协调、联动、共建等方式不断拓宽筹资渠道,筹集社区建设资金,激活社区内在动力。", "experience"),
+                        ("《居组法》对于居委会的经费来源应该明确规定由市、区、街三级财政分级承担及比例。", "measure"),
+                        ("老城区历史欠债过多,城市基础建设滞后,资源瓶颈愈益尖锐,难以满足民生增长的刚性需求。", "problem"),
+                        ("(五)推进社区党群服务中心建设。", "measure")):
+        assert "resource_shortage" in _themes(pattern_matcher, text, type_), text
+    for text in ("新增持牌金融机构18家、风投创投机构11家,社区股份合作公司资金进入风投创投。",
+                 "坚持政府过“紧日子”，切实把有限的资源和财力用在推动发展、改善民生上。"):
+        assert "resource_shortage" not in _themes(pattern_matcher, text, "measure"), text
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
