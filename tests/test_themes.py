@@ -124,6 +124,18 @@ def test_resource_shortage_names_the_grassroots_money_and_facilities_not_a_budge
         assert "resource_shortage" not in _themes(pattern_matcher, text, "measure"), text
 
 
+def test_party_governance_gap_names_party_led_governance_and_the_party_bodies_functions(pattern_matcher):
+    """Seeds and city reports: party building leading governance, a party body leading consultation, its
+    functions strengthened, party work without a hold; a party body merely named is not the theme."""
+    for text, type_ in (("(六)强化党建引领社区治理。", "measure"),
+                        ("加强社区党组织对社区各类组织的领导,加强社区民主协商议事平台建设。", "measure"),
+                        ("一是强化了街道党工委的组织功能。", "experience"),
+                        ("三是党建开展难,有效载体少。", "problem"),
+                        ("深化党建引领基层治理，深入推进“五大工程”。", "measure")):
+        assert "party_governance_gap" in _themes(pattern_matcher, text, type_), text
+    assert "party_governance_gap" not in _themes(pattern_matcher, "街道党工委召开全体会议,部署年度工作。", "experience")
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
