@@ -136,6 +136,18 @@ def test_party_governance_gap_names_party_led_governance_and_the_party_bodies_fu
     assert "party_governance_gap" not in _themes(pattern_matcher, "街道党工委召开全体会议,部署年度工作。", "experience")
 
 
+def test_capacity_names_the_cadres_teams_not_any_capacity_raised(pattern_matcher):
+    """Seeds: teams, leading groups, secretaries replaced; city reports: a city's capacity to consume or to
+    handle disasters and a state firm's 专业化整合 are not the capacity of cadres and community workers."""
+    for text in ("选优配强社区“两委”班子成员,按1:2建立社区党组织书记后备干部队伍。",
+                 "3、以建设社区基层思想政治工作队伍为重点。",
+                 "加强对现任社区党组织书记的综合考核,对不胜任工作的书记作出调整。"):
+        assert "capacity" in _themes(pattern_matcher, text, "measure"), text
+    for text in ("增强消费能力，深入实施中等收入群体壮大行动。", "开展安全生产治本攻坚行动，提高防灾减灾救灾能力。",
+                 "深入实施国有企业改革深化提升行动，开展战略重组和专业化整合。"):
+        assert "capacity" not in _themes(pattern_matcher, text, "measure"), text
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
