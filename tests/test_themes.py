@@ -148,6 +148,15 @@ def test_capacity_names_the_cadres_teams_not_any_capacity_raised(pattern_matcher
         assert "capacity" not in _themes(pattern_matcher, text, "measure"), text
 
 
+def test_mobility_atomization_names_weak_neighbourhood_ties_and_their_remedies(pattern_matcher):
+    """Seeds: the 单位人 turned 社会人, a neighbourly community rebuilt; a city report's rhetoric of standing
+    together is not the theme."""
+    for text, type_ in (("基层党组织建设的一个重要课题就是如何破解单位人变为社会人后,充分发挥党员在居住地的作用。", "problem"),
+                        ("三、解开生活之结情满熟人社区", "experience"), ("三是邻里互助见真情。", "experience")):
+        assert "mobility_atomization" in _themes(pattern_matcher, text, type_), text
+    assert "mobility_atomization" not in _themes(pattern_matcher, "560万人民群众众志成城，守望相助，自信自强。", "experience")
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
