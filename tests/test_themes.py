@@ -157,6 +157,17 @@ def test_mobility_atomization_names_weak_neighbourhood_ties_and_their_remedies(p
     assert "mobility_atomization" not in _themes(pattern_matcher, "560万人民群众众志成城，守望相助，自信自强。", "experience")
 
 
+def test_party_coverage_needs_the_party_not_only_the_new_organisations(pattern_matcher):
+    """Seeds: the party's organisation in 两新 organisations and its blank spots; an essay on the rights of
+    两新 organisations and a city report's tourism 新业态 are not party coverage."""
+    for text in ("“两新”组织党建工作覆盖面不断扩大,新建非公企业党组织36个。",
+                 "但现实是“两新”组织本身就具有人员流动性强,组织松散等特点,大多数“两新”组织根本没有精力应付基层党建活动。"):
+        assert "party_coverage" in _themes(pattern_matcher, text, "problem"), text
+    for text in ("很多情况下,对于“两新”组织而言,他们缺乏有效的体制内表达渠道,其利益诉求难以传递到决策层。",
+                 "文化艺术、休闲体育等旅游消费新业态不断丰富。"):
+        assert "party_coverage" not in _themes(pattern_matcher, text, "problem"), text
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
