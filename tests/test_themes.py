@@ -168,6 +168,18 @@ def test_party_coverage_needs_the_party_not_only_the_new_organisations(pattern_m
         assert "party_coverage" not in _themes(pattern_matcher, text, "problem"), text
 
 
+def test_digital_governance_is_the_governments_and_communities_not_the_digital_economy(pattern_matcher):
+    """Seeds and city reports: platforms, data sharing, one-stop online services; a work report's digital
+    industries, firms' digital upgrades and data centres are the economy."""
+    for text in ("通过推行“3456”工作法,以社区网格为单位,进一步完善了网格信息平台建设。",
+                 "加快推进政务数据资源归集和有效共享，市大数据共享交换平台归集数据量达到37亿条。",
+                 "611项政务服务事项“一网通办”。"):
+        assert "digital_governance" in _themes(pattern_matcher, text, "experience"), text
+    for text in ("优化中小企业数字化转型服务供给，推动30家企业开展5G工厂建设。", "支持三峡大数据中心打造绿色零碳数据中心集群。",
+                 "抢先布局人工智能、先进通信、低空经济等未来产业。", "新签约数字经济项目56个、协议投资121.7亿元。"):
+        assert "digital_governance" not in _themes(pattern_matcher, text, "measure"), text
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
