@@ -180,6 +180,14 @@ def test_digital_governance_is_the_governments_and_communities_not_the_digital_e
         assert "digital_governance" not in _themes(pattern_matcher, text, "measure"), text
 
 
+def test_a_pattern_does_not_reach_over_a_comma_or_match_a_reform_by_its_prefix(pattern_matcher):
+    """City reports: 多报合一 is a reform merging reports, not a falsified one; 制度，…建设 are two clauses."""
+    assert "formalism" not in _themes(pattern_matcher, "深化“多报合一”改革，减少企业填报负担。", "measure")
+    assert "formalism" in _themes(pattern_matcher, "个别单位虚报瞒报统计数据,应付上级检查。", "problem")
+    text = "完善重大项目推进制度，建设一批城市更新项目。"
+    assert "rule_of_law" not in _themes(pattern_matcher, text, "measure")
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
