@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
-from pipeline.config import (Config, PlanConfig, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate,
+from pipeline.config import (Config, GenreConfig, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate,
                              year_regex)
 from pipeline.numerals import cn_number, plan_end_year
 from pipeline.segment import TOKENS, get_cutter, stopwords
@@ -330,9 +330,9 @@ def is_statute(texts: list[str], spec: StatuteConfig) -> bool:
     return False
 
 
-def is_plan(texts: list[str], spec: PlanConfig) -> bool:
-    """Whether a document is a work plan (annotate.plan): one of its first spec.within sentences announces it
-    (制定本方案, 提出如下意见：) or is a title naming one (某某街道2024年…工作方案)."""
+def is_announced(texts: list[str], spec: GenreConfig) -> bool:
+    """Whether a document announces a genre (annotate.plan, annotate.summary): one of its first spec.within
+    sentences holds the formula (制定本方案, 提出如下意见：, 现将…总结如下：) or is a title naming it."""
     head = texts[: spec.within]
     if spec.announce and any(re.search(spec.announce, t) for t in head):  # re keeps compiled patterns
         return True
@@ -372,7 +372,7 @@ class DocFeatures:
     cues: list[list[str]] = field(default_factory=list)
     rule: list[str | None] = field(default_factory=list)
     near_kind: list[str | None] = field(default_factory=list)
-    genre: str | None = None  # 'statute' (annotate.statute), 'plan' (annotate.plan), else None
+    genre: str | None = None  # 'statute' (annotate.statute), 'plan', 'summary' (annotate.plan, .summary)
     target: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # sets a dated target (annotate.target)
     tokens: list[str] = field(default_factory=list)
     token_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -855,8 +855,9 @@ class Featurizer:
             for i in np.flatnonzero(ctx == c).tolist():
                 cue_lists[i].extend(ctx_evidence[c])
         near = [ctx_near[c] for c in ctx_list]
-        genre = ("statute" if is_statute(texts, self.cfg.annotate.statute)
-                 else "plan" if is_plan(texts, self.cfg.annotate.plan) else None)
+        a = self.cfg.annotate
+        genre = ("statute" if is_statute(texts, a.statute) else "plan" if is_announced(texts, a.plan)
+                 else "summary" if is_announced(texts, a.summary) else None)
         if genre:
             for c in cue_lists:
                 c.append(f"genre:{genre}")

@@ -260,33 +260,43 @@ class StatuteConfig(Strict):
     _d = field_validator("duty")(classmethod(lambda cls, v: v if v is None else _check_regexes([v])[0]))
 
 
-class PlanConfig(Strict):
-    """Work plans, implementation plans and opinions (工作方案, 实施意见, 工作要点 …), found by the formula an
-    official document announces itself with in its first sentences (…结合街道实际，制定本方案。 / 制定实施方案如下 /
-    现就相关工作提出如下意见： / 经研究，决定…) or by a title line naming one. A plan's items are written as bare
-    verb phrases (成立…领导小组, 组织开展…主题宣传活动) that the model, trained mostly on essays and experience
-    write-ups, reads as practices already carried out: its sentences' experience probability is multiplied by
-    type_prior (evidence 'genre:plan'), except under a heading that names a kind of its own (a plan's 工作基础
-    or 存在问题 part: the heading is the nearer evidence)."""
+class GenreConfig(Strict):
+    """A genre an official document announces in its first sentences or its title: work plans (annotate.plan:
+    …结合街道实际，制定本方案。 / 制定实施方案如下 / 现就相关工作提出如下意见： / 经研究，决定… / …工作方案) and
+    summaries (annotate.summary: 现将…工作总结如下： / …年度工作总结 / …经验材料). Their sentences are written
+    in words that do not tell a plan from a record: a plan's items are bare verb phrases (成立…领导小组, 组织开展…
+    主题宣传活动) that the model, trained mostly on essays and experience write-ups, reads as practices already
+    carried out, and a summary writes its done practices as instructions (加强…, 着力…). The genre's sentences'
+    type probabilities are multiplied by type_prior (evidence 'genre:plan' / 'genre:summary'), except under a
+    heading that names a type the prior lowers (a plan's 工作基础 part, a summary's 下一步打算: the heading is the
+    nearer evidence)."""
 
-    announce: str | None = Field(
-        r"制[定订](?:本|此)(?:实施|工作|行动)?(?:方案|计划|意见|办法|细则|要点)"
-        r"|制[定订][^。；！？\n]{0,30}?(?:方案|计划|意见|办法|细则|要点|安排)(?:如下|于后)"
-        r"|(?:现|特)就[^。；！？\n]{0,30}?(?:提出|通知)(?:如下|以下)"
-        r"|经[^。；，,！？\n]{0,8}研究[，,]\s*(?:现)?决定",
-        description="regex: a sentence with this, among the first within sentences, announces the document as a "
-                    "plan; null: plans are not told")
-    title: str | None = Field(
-        r"^[^。；！？\n]{2,60}(?:工作方案|实施方案|行动方案|工作计划|行动计划|工作要点|实施意见|指导意见|工作安排|实施细则)"
-        r"(?:》的通知)?$",
-        description="regex (a whole sentence): a title line, among the first within sentences, naming a plan")
+    announce: str | None = Field(None, description="regex: a sentence with this, among the first within sentences, "
+                                 "announces the genre; null: not told this way")
+    title: str | None = Field(None, description="regex (a whole sentence): a title line, among the first within "
+                              "sentences, naming the genre; null: not told this way")
     within: int = Field(10, ge=1, description="the announcement or the title is looked for in this many first "
                         "sentences")
     type_prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(
-        {"experience": 0.1}, description="a plan's sentences (not under a heading naming a kind): type probability "
-        "x this")
+        default_factory=dict, description="the genre's sentences (not under a heading naming a type this lowers): "
+        "type probability x this")
 
     _v = field_validator("announce", "title")(classmethod(lambda cls, v: v if v is None else _check_regexes([v])[0]))
+
+
+PLAN = GenreConfig(
+    announce=r"制[定订](?:本|此)(?:实施|工作|行动)?(?:方案|计划|意见|办法|细则|要点)"
+             r"|制[定订][^。；！？\n]{0,30}?(?:方案|计划|意见|办法|细则|要点|安排)(?:如下|于后)"
+             r"|(?:现|特)就[^。；！？\n]{0,30}?(?:提出|通知)(?:如下|以下)"
+             r"|经[^。；，,！？\n]{0,8}研究[，,]\s*(?:现)?决定",
+    title=r"^[^。；！？\n]{2,60}(?:工作方案|实施方案|行动方案|工作计划|行动计划|工作要点|实施意见|指导意见|工作安排|实施细则)"
+          r"(?:》的通知)?$",
+    type_prior={"experience": 0.1})
+SUMMARY = GenreConfig(
+    announce=r"现(?:将|就)[^。；！？\n]{0,40}?(?:总结|汇报|报告|小结)(?:如下|于后)|(?:现|特)(?:总结|汇报|小结)如下",
+    title=r"^[^。；！？\n]{2,60}(?:工作总结|年终总结|年度总结|半年总结|工作小结|经验材料|典型材料|事迹材料|经验做法|"
+          r"工作汇报|情况汇报|情况报告)$",
+    type_prior={"measure": 0.3})
 
 
 class TargetConfig(Strict):
@@ -386,7 +396,8 @@ class AnnotateConfig(Strict):
     weak_weight: float = Field(0.02, ge=0, description="sample weight of a weak unit (a gold unit weighs 1)")
     weak_per_type: int = Field(1500, ge=1, description="weak units sampled per type by --build-weak")
     statute: StatuteConfig = StatuteConfig()
-    plan: PlanConfig = PlanConfig()
+    plan: GenreConfig = PLAN
+    summary: GenreConfig = SUMMARY
     target: TargetConfig = TargetConfig()
     weak_exclude: list[str] = Field(
         ["北京.txt", "天津.txt", "乌鲁木齐.txt"],

@@ -366,10 +366,11 @@ def type_proba(model: TypeTagger, d: DocFeatures, cfg: Config) -> np.ndarray:
     proba = heading_prior(own, list(model.classes_), d.near_kind, a.heading_boost)
     if d.genre == "statute":
         proba = type_prior(proba, list(model.classes_), a.statute.type_prior)
-    elif d.genre == "plan":  # not under a heading naming a type the prior lowers (a plan's 工作基础 part)
-        general = np.array([a.plan.type_prior.get(k, 1.0) >= 1.0 if k else True for k in d.near_kind], dtype=bool)
+    elif d.genre in ("plan", "summary"):  # not under a heading naming a type the prior lowers (下一步打算)
+        prior = getattr(a, d.genre).type_prior
+        general = np.array([prior.get(k, 1.0) >= 1.0 if k else True for k in d.near_kind], dtype=bool)
         proba = proba.copy()
-        proba[general] = type_prior(proba[general], list(model.classes_), a.plan.type_prior)
+        proba[general] = type_prior(proba[general], list(model.classes_), prior)
     if d.target.any():
         proba = proba.copy()
         proba[d.target] = type_prior(proba[d.target], list(model.classes_), a.target.prior)

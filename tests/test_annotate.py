@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.annotate import Annotator, Featurizer, is_plan, is_statute, load_cues
+from pipeline.annotate import Annotator, Featurizer, is_announced, is_statute, load_cues
 from pipeline.config import load_config
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -481,10 +481,10 @@ def test_a_work_plan_is_told_by_its_announcement_or_title(cfg):
     others = [["成立了由社区党支部书记为组长的领导小组,并制定开展治安防范工作实施方案和工作计划,定期召开会议。"],
               ["各位代表:", "现在,我代表市人民政府向大会报告工作,请予审议。"],
               ["关于加强社区治理的几点思考", "一、存在的问题"]]
-    assert all(is_plan(t, spec) for t in plans)
-    assert not any(is_plan(t, spec) for t in others)
+    assert all(is_announced(t, spec) for t in plans)
+    assert not any(is_announced(t, spec) for t in others)
     late = ["序言。"] * spec.within + ["结合街道实际,制定本方案。"]
-    assert not is_plan(late, spec)  # the formula opens a plan: deep in a text it quotes one
+    assert not is_announced(late, spec)  # the formula opens a plan: deep in a text it quotes one
 
 
 def test_a_plans_bare_items_are_measures_not_done_practice(cfg):
@@ -509,3 +509,33 @@ def test_a_plans_bare_items_are_measures_not_done_practice(cfg):
     assert out[False][2]["type"] == "experience" and "genre:plan" not in out[False][2]["cues"]
     assert [s["type"] for s in out[True][2:4]] == ["measure", "measure"] and "genre:plan" in out[True][2]["cues"]
     assert out[True][5]["type"] == "experience"
+
+
+def test_a_summary_is_told_by_its_announcement_and_its_practices_are_experiences(cfg):
+    """A community's year-end summary (announced: 现将…总结如下) writes done practices as instructions (积极引导…,
+    着力完善…); the summary prior makes the unsure ones experiences, while its 下一步打算 part stays a plan. A work
+    report's opening and a plan announce no summary."""
+    spec = cfg.annotate.summary
+    assert is_announced(["某某社区2023年工作总结"], spec)
+    assert is_announced(["2023年,在街道党工委的领导下,社区各项工作有序推进。", "现将一年来的工作总结如下:"], spec)
+    assert not is_announced(["各位代表:", "现在,我代表市人民政府向大会报告工作,请予审议。"], spec)
+    assert not is_announced(["结合街道实际,制定本方案。"], spec)
+    texts = ["现将社区一年来的工作总结如下:", "一、突出党建引领", "着力完善网格化管理机制,推动网格党支部全覆盖。",
+             "强化社区党委的统筹作用,推动驻区单位参与社区治理。", "积极引导居民参与垃圾分类,提升居民的环保意识。",
+             "二、下一步工作打算", "进一步加强居民议事会建设,扩大居民参与。"]
+    out = {}
+    for told in (False, True):
+        c = cfg.model_copy(deep=True)
+        if not told:
+            c.annotate.summary.announce = c.annotate.summary.title = None
+        sentences, sections = rows(texts)
+        sections += [{"section_id": 1, "parent_id": 0, "level": 1, "heading": texts[1]},
+                     {"section_id": 2, "parent_id": 0, "level": 1, "heading": texts[5]}]
+        for i, s in enumerate(sentences):
+            s["section_id"], s["is_heading"] = (0 if i == 0 else 1 if i < 5 else 2), i in (1, 5)
+        Annotator(c).annotate(sentences, sections)
+        out[told] = sentences
+    assert "genre:summary" in out[True][4]["cues"] and "genre:summary" not in out[False][4]["cues"]
+    assert out[False][4]["type"] == "measure" and out[True][4]["type"] == "experience"
+    assert out[True][2]["type"] == "experience" and out[True][2]["type_score"] > out[False][2]["type_score"]
+    assert out[True][6]["type"] == "measure"
