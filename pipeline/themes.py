@@ -104,6 +104,12 @@ class CompiledTheme:
         return list(dict.fromkeys(f for f in found if f and MASK not in f))
 
 
+def _score(sentence: dict) -> float:
+    """A sentence's type_score; a type given without one (a caller's own rows, gold types) is certain."""
+    score = sentence.get("type_score")
+    return 1.0 if score is None else float(score)
+
+
 def _alternation(terms: list[str], patterns: list[str]) -> re.Pattern | None:
     parts = [re.escape(t) for t in sorted(set(terms), key=len, reverse=True)] + [f"(?:{p})" for p in patterns]
     return re.compile("|".join(parts)) if parts else None
@@ -205,6 +211,7 @@ class ThemeMatcher:
         self.compiled = [compile_theme(t, s) for t, s in self.specs.items()]
         self.prefilter = Prefilter(list(self.specs.values()))
         self.gate = set(cfg.themes.theme_types)
+        self.pattern_gate = set(cfg.themes.pattern_types)
         self._feature_args = (cfg.annotate.tokenizer, str(cfg.resolve(cfg.annotate.userdict)),
                               str(cfg.resolve(cfg.annotate.stopwords)))
         self.model: ThemeModel | None = None
@@ -253,6 +260,7 @@ class ThemeMatcher:
         """Per sentence: theme -> (score, method, evidence) for every theme it is given; doc_of numbers the
         document of each sentence when several are scored at once (a theme never continues across two)."""
         out: list[dict[str, tuple[float, str, str]]] = [{} for _ in sentences]
+        self._pattern_themes(sentences, out)
         gated = [i for i, s in enumerate(sentences) if (s.get("type") or "other") in self.gate]
         if not gated:
             return out
@@ -284,6 +292,24 @@ class ThemeMatcher:
             doc_of = np.zeros(len(sentences), dtype=np.int64) if doc_of is None else doc_of
             self._continue_themes(sentences, doc_of, gated, out, proba, x, model_index)
         return out
+
+    def _pattern_themes(self, sentences: list[dict], out: list[dict]) -> None:
+        """Themes by their patterns alone for the sentences the tagger put, unsure (type_score below
+        themes.pattern_types_below), in a type of themes.pattern_types outside themes.theme_types: its unsure
+        other holds problems it missed, and headings (三、行政权力扩张与社区负担) that name their theme; the model,
+        trained on themed units, stays off them."""
+        below = self.cfg.themes.pattern_types_below
+        rows = [i for i, s in enumerate(sentences)
+                if (t := s.get("type") or "other") in self.pattern_gate and t not in self.gate
+                and _score(s) < below]
+        if not rows:
+            return
+        texts = TOKENS.nfkc_all([sentences[i].get("text") for i in rows])
+        for row, j in zip(*(a.tolist() for a in np.nonzero(self.prefilter.candidates(texts)))):
+            hits = self.compiled[j].hits(texts[row])
+            if hits:
+                out[rows[row]][self.compiled[j].theme_id] = (self.cfg.themes.pattern_score, "pattern",
+                                                             "、".join(hits[:EVIDENCE_TERMS]))
 
     def _continue_themes(self, sentences: list[dict], doc_of: np.ndarray, gated: list[int], out: list[dict],
                          proba: np.ndarray, x, model_index: dict[str, int]) -> None:

@@ -192,6 +192,17 @@ def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
 
+def test_an_unsure_other_gets_its_patterns_themes_not_the_models(matcher):
+    """Seeds: a heading the tagger called other at 0.45 still names its theme; a sure other does not get one,
+    nor does the model give themes to either."""
+    rows = [{"sent_id": 0, "text": "三、行政权力扩张与社区负担", "type": "other", "type_score": 0.45},
+            {"sent_id": 1, "text": "三、行政权力扩张与社区负担", "type": "other", "type_score": 0.9},
+            {"sent_id": 2, "text": "居委会的工作越来越多,疲于应付。", "type": "other", "type_score": 0.45}]
+    matcher.match(rows)
+    assert rows[0]["themes"] == ["admin_burden"] and rows[1]["themes"] == []
+    assert rows[2]["themes"] == []  # no pattern of its theme: the model stays off an other
+
+
 def test_match_fills_themes_and_returns_rows(matcher):
     rows = [{"sent_id": 3, "text": "社区居委会承担了大量下派的行政性任务,负担过重。", "type": "problem", "section_id": 1},
             {"sent_id": 4, "text": "发布时间:2024-04-29", "type": "other", "section_id": 1}]
