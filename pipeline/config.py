@@ -284,21 +284,6 @@ class GenreConfig(Strict):
     _v = field_validator("announce", "title")(classmethod(lambda cls, v: v if v is None else _check_regexes([v])[0]))
 
 
-PLAN = GenreConfig(
-    announce=r"制[定订](?:本|此)(?:实施|工作|行动)?(?:方案|计划|意见|办法|细则|要点)"
-             r"|制[定订][^。；！？\n]{0,30}?(?:方案|计划|意见|办法|细则|要点|安排)(?:如下|于后)"
-             r"|(?:现|特)就[^。；！？\n]{0,30}?(?:提出|通知)(?:如下|以下)"
-             r"|经[^。；，,！？\n]{0,8}研究[，,]\s*(?:现)?决定",
-    title=r"^[^。；！？\n]{2,60}(?:工作方案|实施方案|行动方案|工作计划|行动计划|工作要点|实施意见|指导意见|工作安排|实施细则)"
-          r"(?:》的通知)?$",
-    type_prior={"experience": 0.1})
-SUMMARY = GenreConfig(
-    announce=r"现(?:将|就)[^。；！？\n]{0,40}?(?:总结|汇报|报告|小结)(?:如下|于后)|(?:现|特)(?:总结|汇报|小结)如下",
-    title=r"^[^。；！？\n]{2,60}(?:工作总结|年终总结|年度总结|半年总结|工作小结|经验材料|典型材料|事迹材料|经验做法|"
-          r"工作汇报|情况汇报|情况报告)$",
-    type_prior={"measure": 0.3})
-
-
 class TargetConfig(Strict):
     """Targets set for a date (到2024年底，…全部建成… / 力争2024年…投放量150亿元以上): a work plan's measures,
     written in the words of a result (建成, 覆盖率达到100%), which the model, whose labelled essays never set
@@ -396,8 +381,8 @@ class AnnotateConfig(Strict):
     weak_weight: float = Field(0.02, ge=0, description="sample weight of a weak unit (a gold unit weighs 1)")
     weak_per_type: int = Field(1500, ge=1, description="weak units sampled per type by --build-weak")
     statute: StatuteConfig = StatuteConfig()
-    plan: GenreConfig = PLAN
-    summary: GenreConfig = SUMMARY
+    plan: GenreConfig = GenreConfig()  # their formulas and priors: configs/default.yaml
+    summary: GenreConfig = GenreConfig()
     target: TargetConfig = TargetConfig()
     weak_exclude: list[str] = Field(
         ["北京.txt", "天津.txt", "乌鲁木齐.txt"],
