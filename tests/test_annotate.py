@@ -487,6 +487,25 @@ def test_a_work_plan_is_told_by_its_announcement_or_title(cfg):
     assert not is_announced(late, spec)  # the formula opens a plan: deep in a text it quotes one
 
 
+def _told_and_not(cfg, genre: str, texts: list[str], second: int) -> dict[bool, list[dict]]:
+    """The rows of a document in two parts (headings texts[1] and texts[second]), annotated with the genre's
+    formulas (True) and without them (False)."""
+    out = {}
+    for told in (False, True):
+        c = cfg.model_copy(deep=True)
+        if not told:
+            spec = getattr(c.annotate, genre)
+            spec.announce = spec.title = None
+        sentences, sections = rows(texts)
+        sections += [{"section_id": 1, "parent_id": 0, "level": 1, "heading": texts[1]},
+                     {"section_id": 2, "parent_id": 0, "level": 1, "heading": texts[second]}]
+        for i, s in enumerate(sentences):
+            s["section_id"], s["is_heading"] = (0 if i == 0 else 1 if i < second else 2), i in (1, second)
+        Annotator(c).annotate(sentences, sections)
+        out[told] = sentences
+    return out
+
+
 def test_a_plans_bare_items_are_measures_not_done_practice(cfg):
     """A plan's items are bare verb phrases (组织…报到, 认领服务岗位) the model reads as done practice; with the
     plan prior they are measures, and a sentence with its own strong evidence of a thing done (去年…建成…累计)
@@ -494,18 +513,7 @@ def test_a_plans_bare_items_are_measures_not_done_practice(cfg):
     texts = ["为进一步提升社区治理水平,结合我街实际,制定实施方案如下。", "一、主要任务",
              "组织辖区在职党员到社区报到,认领服务岗位。", "成立社区治理工作领导小组,由街道党工委书记任组长。",
              "二、工作基础", "去年,街道建成12个党群服务中心,累计服务居民3.2万人次。"]
-    out = {}
-    for told in (False, True):
-        c = cfg.model_copy(deep=True)
-        if not told:
-            c.annotate.plan.announce = c.annotate.plan.title = None
-        sentences, sections = rows(texts)
-        sections += [{"section_id": 1, "parent_id": 0, "level": 1, "heading": texts[1]},
-                     {"section_id": 2, "parent_id": 0, "level": 1, "heading": texts[4]}]
-        for i, s in enumerate(sentences):
-            s["section_id"], s["is_heading"] = (0 if i == 0 else 1 if i < 4 else 2), i in (1, 4)
-        Annotator(c).annotate(sentences, sections)
-        out[told] = sentences
+    out = _told_and_not(cfg, "plan", texts, 4)
     assert out[False][2]["type"] == "experience" and "genre:plan" not in out[False][2]["cues"]
     assert [s["type"] for s in out[True][2:4]] == ["measure", "measure"] and "genre:plan" in out[True][2]["cues"]
     assert out[True][5]["type"] == "experience"
@@ -523,18 +531,7 @@ def test_a_summary_is_told_by_its_announcement_and_its_practices_are_experiences
     texts = ["现将社区一年来的工作总结如下:", "一、突出党建引领", "着力完善网格化管理机制,推动网格党支部全覆盖。",
              "强化社区党委的统筹作用,推动驻区单位参与社区治理。", "积极引导居民参与垃圾分类,提升居民的环保意识。",
              "二、下一步工作打算", "进一步加强居民议事会建设,扩大居民参与。"]
-    out = {}
-    for told in (False, True):
-        c = cfg.model_copy(deep=True)
-        if not told:
-            c.annotate.summary.announce = c.annotate.summary.title = None
-        sentences, sections = rows(texts)
-        sections += [{"section_id": 1, "parent_id": 0, "level": 1, "heading": texts[1]},
-                     {"section_id": 2, "parent_id": 0, "level": 1, "heading": texts[5]}]
-        for i, s in enumerate(sentences):
-            s["section_id"], s["is_heading"] = (0 if i == 0 else 1 if i < 5 else 2), i in (1, 5)
-        Annotator(c).annotate(sentences, sections)
-        out[told] = sentences
+    out = _told_and_not(cfg, "summary", texts, 5)
     assert "genre:summary" in out[True][4]["cues"] and "genre:summary" not in out[False][4]["cues"]
     assert out[False][4]["type"] == "measure" and out[True][4]["type"] == "experience"
     assert out[True][2]["type"] == "experience" and out[True][2]["type_score"] > out[False][2]["type_score"]
