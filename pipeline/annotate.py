@@ -642,9 +642,10 @@ class Featurizer:
         return bound
 
     def features(self, sentences: list[dict], sections: list[dict], tokens: bool = False,
-                 year: int | None = None) -> DocFeatures:
+                 year: int | None = None, title: str | None = None) -> DocFeatures:
         """Features of one document's rows; tokens=True also segments the whole text (for a spaCy Doc);
-        year: the document's, when known (a target set for an earlier year is a result)."""
+        year: the document's, when known (a target set for an earlier year is a result); title: its title,
+        when it is not a line of the text (a web page's <title>: it may name the document's genre)."""
         texts = [s.get("text") or " " for s in sentences]
         n = len(texts)
         if not n:
@@ -856,8 +857,9 @@ class Featurizer:
                 cue_lists[i].extend(ctx_evidence[c])
         near = [ctx_near[c] for c in ctx_list]
         a = self.cfg.annotate
-        genre = ("statute" if is_statute(texts, a.statute) else "plan" if is_announced(texts, a.plan)
-                 else "summary" if is_announced(texts, a.summary) else None)
+        head = [title, *texts] if title else texts
+        genre = ("statute" if is_statute(texts, a.statute) else "plan" if is_announced(head, a.plan)
+                 else "summary" if is_announced(head, a.summary) else None)
         if genre:
             for c in cue_lists:
                 c.append(f"genre:{genre}")
@@ -1041,12 +1043,13 @@ class Annotator:
                 cues[i] = cues[i] + [f"rule:{rule}"]
         return types, scores, cues, methods
 
-    def annotate_doc(self, sentences: list[dict], sections: list[dict], year: int | None = None) -> Doc:
+    def annotate_doc(self, sentences: list[dict], sections: list[dict], year: int | None = None,
+                     title: str | None = None) -> Doc:
         """Tag in place and return the spaCy Doc (sentences as doc.sents, cue matches in doc.spans['cues'])
         with Span._.type / ._.type_score / ._.cues / ._.method set on each sentence."""
         from spacy.tokens import Doc
 
-        feats = self.featurizer.features(sentences, sections, tokens=True, year=year)
+        feats = self.featurizer.features(sentences, sections, tokens=True, year=year, title=title)
         nlp = self.featurizer.nlp
         words = feats.tokens or [" "]
         starts = np.isin(feats.token_starts, feats.sentence_starts).tolist() if feats.tokens else [True]
@@ -1062,13 +1065,14 @@ class Annotator:
             span._.type, span._.type_score, span._.cues, span._.method = chosen, score, cues, method
         return doc
 
-    def annotate(self, sentences: list[dict], sections: list[dict], year: int | None = None) -> None:
+    def annotate(self, sentences: list[dict], sections: list[dict], year: int | None = None,
+                 title: str | None = None) -> None:
         """Fill type, type_score, cues and method of one document's sentence rows in place (no spaCy Doc
-        is built: features come straight from the segmenter's tokens and the cue automaton); year: the
-        document's, when known."""
+        is built: features come straight from the segmenter's tokens and the cue automaton); year and title:
+        the document's, when known (a title that is no line of the text, a web page's, may name its genre)."""
         if not sentences:
             return
-        feats = self.featurizer.features(sentences, sections, year=year)
+        feats = self.featurizer.features(sentences, sections, year=year, title=title)
         for s, chosen, score, cues, method in zip(sentences, *self._tag(feats)):
             s["type"], s["type_score"], s["cues"], s["method"] = chosen, score, cues, method
 

@@ -244,10 +244,12 @@ def _annotate(fw: _FileWork, w: _Workers) -> tuple[pa.Table, list]:
     rows = fw.row_lists()
     sections = _by_doc(rows["sections"])
     docs = fw.base["documents"]
-    years = dict(zip(docs.column("doc_id").to_pylist(), docs.column("year").to_pylist()))
+    ids = docs.column("doc_id").to_pylist()
+    years = dict(zip(ids, docs.column("year").to_pylist()))
+    titles = dict(zip(ids, docs.column("title").to_pylist()))  # a page's <title> may name a plan the text does not
     for doc_id, sents in _by_doc(rows["sentences"]).items():
         try:
-            w.annotator.annotate(sents, sections.get(doc_id, []), years.get(doc_id))
+            w.annotator.annotate(sents, sections.get(doc_id, []), years.get(doc_id), titles.get(doc_id))
         except Exception as exc:  # noqa: BLE001
             errors.append(_bug(fw.task.rel, "annotate", exc))
     cols = {c: [s.get(c) for s in rows["sentences"]] for c in ANNOTATION_COLUMNS}

@@ -536,3 +536,20 @@ def test_a_summary_is_told_by_its_announcement_and_its_practices_are_experiences
     assert out[False][4]["type"] == "measure" and out[True][4]["type"] == "experience"
     assert out[True][2]["type"] == "experience" and out[True][2]["type_score"] > out[False][2]["type_score"]
     assert out[True][6]["type"] == "measure"
+
+
+def test_a_web_pages_title_tells_a_plan_whose_text_does_not(tmp_path):
+    """A plan published as a web page: its title is the page's (<title>, <h1>: documents.title), not a line
+    of the text, and the text has no preamble announcing it; the title still tells the genre."""
+    import shutil
+
+    import pipeline
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "html" / "plan_without_preamble.html", corpus)
+    pipeline.run(corpus, out=tmp_path / "out", jobs=1, cache_dir=str(tmp_path / "cache"))
+    (title,) = pipeline.load(tmp_path / "out", "documents")["title"]
+    sentences = pipeline.load(tmp_path / "out", "sentences")
+    assert title == "某某街道2024年社区治理工作方案" and title not in set(sentences["text"])
+    assert all("genre:plan" in list(c) for c in sentences["cues"])
