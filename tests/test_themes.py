@@ -188,6 +188,14 @@ def test_a_pattern_does_not_reach_over_a_comma_or_match_a_reform_by_its_prefix(p
     assert "rule_of_law" not in _themes(pattern_matcher, text, "measure")
 
 
+def test_rule_of_law_is_the_laws_hold_not_crime_fighting(pattern_matcher):
+    """Seeds: a drugs crackdown and a report box for crimes are public security, not legal awareness or
+    safeguards; legal publicity and 依法 governance are the theme."""
+    for text in ("社区设立了治安举报箱、公布举报电话,全面发动群众检举揭发违法犯罪。", "严肃查处违法违规用地，多途径新增耕地。"):
+        assert "rule_of_law" not in _themes(pattern_matcher, text, "experience"), text
+    assert "rule_of_law" in _themes(pattern_matcher, "要积极开展有针对性的专项法制宣传教育,引导公民依法表达利益诉求。", "measure")
+
+
 def test_other_sentences_get_no_theme(pattern_matcher):
     assert _themes(pattern_matcher, "社区网格员入户走访。", "other") == []
 
