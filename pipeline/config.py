@@ -39,9 +39,10 @@ def _check_regexes(patterns: list[str]) -> list[str]:
     return patterns
 
 
-def check_regex(pattern: str) -> str:
-    """The pattern, or a ValueError naming it when it does not compile (for pydantic validators)."""
-    return _check_regexes([pattern])[0]
+def check_regex(pattern: str | None) -> str | None:
+    """The pattern (or None: an optional one left out), or a ValueError naming it when it does not compile
+    (for pydantic validators)."""
+    return pattern if pattern is None else _check_regexes([pattern])[0]
 
 
 def union_regex(patterns: list[str], flags: int = 0) -> re.Pattern | None:
@@ -257,7 +258,7 @@ class StatuteConfig(Strict):
                       "its parts (某市物业管理条例, 第五章 保育教育): other by rule (rule:statute_part)")
 
     _v = field_validator("article", "part")(classmethod(lambda cls, v: _check_regexes([v])[0]))
-    _d = field_validator("duty")(classmethod(lambda cls, v: v if v is None else _check_regexes([v])[0]))
+    _d = field_validator("duty")(classmethod(lambda cls, v: check_regex(v)))
 
 
 class GenreConfig(Strict):
@@ -281,7 +282,7 @@ class GenreConfig(Strict):
         default_factory=dict, description="the genre's sentences (not under a heading naming a type this lowers): "
         "type probability x this")
 
-    _v = field_validator("announce", "title")(classmethod(lambda cls, v: v if v is None else _check_regexes([v])[0]))
+    _v = field_validator("announce", "title")(classmethod(lambda cls, v: check_regex(v)))
 
 
 class TargetConfig(Strict):

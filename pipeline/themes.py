@@ -104,6 +104,11 @@ class CompiledTheme:
         return list(dict.fromkeys(f for f in found if f and MASK not in f))
 
 
+def _evidence(hits: list[str]) -> str:
+    """The evidence string of a theme found by its patterns: its first matched phrases."""
+    return "、".join(hits[:EVIDENCE_TERMS])
+
+
 def _score(sentence: dict) -> float:
     """A sentence's type_score; a type given without one (a caller's own rows, gold types) is certain."""
     score = sentence.get("type_score")
@@ -283,9 +288,9 @@ class ThemeMatcher:
             hits = theme.hits(texts[row]) if candidates[row, j] else []
             p = float(proba[row, k]) if k is not None else 0.0
             if hits and p >= threshold:
-                out[i][theme.theme_id] = (max(p, pattern_score), "both", "、".join(hits[:EVIDENCE_TERMS]))
+                out[i][theme.theme_id] = (max(p, pattern_score), "both", _evidence(hits))
             elif hits:
-                out[i][theme.theme_id] = (pattern_score, "pattern", "、".join(hits[:EVIDENCE_TERMS]))
+                out[i][theme.theme_id] = (pattern_score, "pattern", _evidence(hits))
             elif p >= threshold:
                 out[i][theme.theme_id] = (p, "model", self.model.evidence_at(x, row, k))
         if proba is not None:
@@ -308,8 +313,7 @@ class ThemeMatcher:
         for row, j in zip(*(a.tolist() for a in np.nonzero(self.prefilter.candidates(texts)))):
             hits = self.compiled[j].hits(texts[row])
             if hits:
-                out[rows[row]][self.compiled[j].theme_id] = (self.cfg.themes.pattern_score, "pattern",
-                                                             "、".join(hits[:EVIDENCE_TERMS]))
+                out[rows[row]][self.compiled[j].theme_id] = (self.cfg.themes.pattern_score, "pattern", _evidence(hits))
 
     def _continue_themes(self, sentences: list[dict], doc_of: np.ndarray, gated: list[int], out: list[dict],
                          proba: np.ndarray, x, model_index: dict[str, int]) -> None:
