@@ -33,6 +33,7 @@ from ahocorasick_rs import AhoCorasick, MatchKind
 from pipeline.config import (Config, GenreConfig, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate,
                              year_regex)
 from pipeline.numerals import cn_number, plan_end_year
+from pipeline.keyindex import MIX, KeyIndex
 from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
@@ -51,7 +52,6 @@ def rule_type(rule: str) -> str:
     return RULE_TYPES.get(rule, "other")
 SEPARATOR = "\n"
 _TOP = np.uint64(1 << 63)
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 _SALT = np.uint64(0x632BE59BD9B4E019)
 
 
@@ -453,6 +453,14 @@ def _token_offsets(toks: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return ends - lens, ends
 
 
+def _single_char_tokens(tstart: np.ndarray, tend: np.ndarray, at: np.ndarray) -> bool:
+    """Whether a token of one character starts at each of the positions (all inside the text the tokens
+    tile): the newlines joining texts for one segmenter call were kept out of the tokens around them."""
+    edges = np.append(tstart, tend[-1] if len(tend) else 0)
+    i = np.searchsorted(edges, at)
+    return bool(np.array_equal(edges[i], at) and np.array_equal(edges[i + 1], at + 1))
+
+
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
 
@@ -491,7 +499,7 @@ class Featurizer:
         if self.vectors is not None:  # the vocabulary's hashes, sorted: tokens find their word id in numpy
             h = self._hashes(self.vectors.words)
             order = np.argsort(h)
-            self.vector_hash, self.vector_id = h[order], order
+            self.vector_index, self.vector_id = KeyIndex(h[order]), order
         self.matcher = cue_matcher(self.cues)
         cue_words = {w for lex in self.cues.spec.cues.values() for w in lex.tokens + lex.chars}
         stops = set(stopwords(str(cfg.resolve(ann.stopwords)))) - cue_words
@@ -624,20 +632,17 @@ class Featurizer:
         run_start = np.concatenate([[-1], split_at])[np.searchsorted(split_at, starts)] + 1
         run_end = np.append(split_at, len(joined))[np.searchsorted(split_at, ends - 1)]
         runs = sorted(set(zip(run_start.tolist(), run_end.tolist())))
-        cut = self.cut
-        lengths: list[int] = []
-        per_run: list[int] = []
-        for a, b in runs:
-            toks = cut(joined[a:b])
-            lengths.extend(map(len, toks))
-            per_run.append(len(toks))
-        lens = np.asarray(lengths, dtype=np.int64)
-        counts = np.asarray(per_run, dtype=np.int64)
-        first = np.cumsum(counts) - counts
-        offset = np.cumsum(lens) - lens
-        run_of = np.repeat(np.arange(len(runs)), counts)
+        texts = [joined[a:b] for a, b in runs]
+        toks = self.cut("\n".join(texts))  # runs hold no newline: one call, each run cut on its own
+        tstart, tend = _token_offsets(toks)
+        lens = np.fromiter(map(len, texts), np.int64, len(texts))
+        offset = np.cumsum(lens + 1) - lens - 1  # of each run in the newline-joined runs
+        if not _single_char_tokens(tstart, tend, (offset + lens)[:-1]):
+            toks = [t for text in texts for t in [*self.cut(text), "\n"]]
+            tstart, _ = _token_offsets(toks)
+        run_of = np.searchsorted(offset, tstart, side="right") - 1
         starts_of_runs = np.array([a for a, _ in runs], dtype=np.int64)
-        bound[starts_of_runs[run_of] + offset - offset[first][run_of]] = True
+        bound[starts_of_runs[run_of] + tstart - offset[run_of]] = True
         bound[[b for _, b in runs]] = True
         return bound
 
@@ -668,6 +673,7 @@ class Featurizer:
         else:
             bound = functools.partial(self._local_bounds, joined, cp)
         dense = self._sentence_vectors(texts, n)
+        ms, _, mp = self.matcher.match(joined, bound)  # right after the vectors' segmentation: its dictionary is still in the CPU's cache
         c_rows, c_keys = _char_ngram_keys(cp, owner, self.char_orders)
         parts_rows, parts_keys = [c_rows], [c_keys]
         if self.cfg.annotate.word_ngrams:
@@ -678,13 +684,12 @@ class Featurizer:
             w_rows, w_h = town[content], th[content]
             same = w_rows[:-1] == w_rows[1:]
             with np.errstate(over="ignore"):
-                bi = _top_key((w_h[:-1] * _MIX) ^ (w_h[1:] + _SALT))
+                bi = _top_key((w_h[:-1] * MIX) ^ (w_h[1:] + _SALT))
             parts_rows += [w_rows, w_rows[:-1][same]]
             parts_keys += [_top_key(w_h), bi[same]]
         n_gram_parts = len(parts_rows)
 
-        # cues: one automaton pass; counts and years: one regex pass each
-        ms, _, mp = self.matcher.match(joined, bound)
+        # cues: one automaton pass (above); counts and years: one regex pass each
         mrow = owner[ms]
         ok = mrow >= 0
         ms, mp, mrow = ms[ok], mp[ok], mrow[ok]
@@ -945,8 +950,8 @@ class Featurizer:
             return np.zeros((n, 0), np.float32)
         toks, owner = TOKENS.cut_many(self.cut, TOKENS.nfkc_all(texts, remember=True), remember=True)
         token_hash = self._hashes(toks)
-        pos = np.searchsorted(self.vector_hash, token_hash).clip(0, max(len(self.vector_hash) - 1, 0))
-        ids = np.where(self.vector_hash[pos] == token_hash, self.vector_id[pos], -1)
+        pos = self.vector_index.find(token_hash)
+        ids = np.where(pos >= 0, self.vector_id[pos], -1)
         return self.vectors.sentences(ids, owner, n)
 
     def _search_short(self, texts: list[str], lengths: np.ndarray, max_chars, rx: re.Pattern,

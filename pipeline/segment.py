@@ -119,11 +119,11 @@ class TokenMemo:
     same sentences compute them once: the tagger's sentence vectors (pipeline.annotate) and theme matching
     (pipeline.themes, pipeline.theme_model) both normalise a document's sentences and cut the NFKC forms
     with the same segmenter, in one worker. Exact by construction (the same function of the same text);
-    bounded by max_texts."""
+    bounded by max_texts (per segmenter for the tokens)."""
 
     def __init__(self, max_texts: int = 100_000):
         self.max_texts = max_texts
-        self._tokens: dict[tuple[Callable, str], tuple[str, ...]] = {}  # the key holds its segmenter alive
+        self._tokens: dict[Callable, dict[str, tuple[str, ...]]] = {}  # per segmenter, which it holds alive
         self._nfkc: dict[str | None, str] = {}
 
     def clear(self) -> None:
@@ -133,7 +133,7 @@ class TokenMemo:
     def _recall(self, memo: dict, keys: list, compute: Callable[[list[int]], list], remember: bool) -> list:
         """The memo's value for each key; the missing ones computed together (compute gets their positions)
         and, when asked, remembered, the memo starting over when it would pass max_texts."""
-        known = [memo.get(k) for k in keys]
+        known = list(map(memo.get, keys))
         missing = [i for i, v in enumerate(known) if v is None]
         if missing:
             if remember and len(memo) + len(missing) > self.max_texts:
@@ -153,13 +153,14 @@ class TokenMemo:
         """cut_many() of the texts, reusing the tokens of remembered texts and remembering these ones when
         asked."""
         texts = one_line(texts)
+        memo = self._tokens.setdefault(cut, {})
 
         def segment(idx: list[int]) -> list[tuple[str, ...]]:
             tokens, owner = _cut_lines(cut, [texts[i] for i in idx])
             bounds = np.searchsorted(owner, np.arange(len(idx) + 1)).tolist()
             return [tuple(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
 
-        known = self._recall(self._tokens, [(cut, t) for t in texts], segment, remember)
+        known = self._recall(memo, texts, segment, remember)
         return list(chain.from_iterable(known)), np.repeat(np.arange(len(texts)), [len(toks) for toks in known])
 
 

@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline.annotate import _MIX, TYPES, DocFeatures, Featurizer, load_cues, rule_type
+from pipeline.annotate import TYPES, DocFeatures, Featurizer, load_cues, rule_type
 from pipeline.config import Config
+from pipeline.keyindex import KeyIndex
 from pipeline.labels import read_labels, training_labels
 from pipeline.stages import code_version
 from pipeline.structure import heading_level
@@ -83,41 +84,12 @@ class TypeTagger:
         meta_keys = np.unique(np.concatenate(meta)) if meta else np.zeros(0, np.uint64)
         return np.union1d(keys[df >= self.min_df], meta_keys).astype(np.uint64)
 
-    def _lookup_table(self) -> tuple[int, np.ndarray]:
-        """Hash table from feature key to vocabulary column, built once: slot -> column, -2 where two
-        vocabulary keys share a slot (those few are found by binary search). Looking up a document's
-        200,000 keys is then a multiply, a shift and two gathers instead of a binary search each."""
-        cached = getattr(self, "_table", None)
-        if cached is not None:
-            return cached
-        vocab = self.vocabulary_
-        bits = max(12, int(np.ceil(np.log2(max(len(vocab), 1) * 32))))
-        slot = self._slot(vocab, bits)
-        table = np.full(1 << bits, -1, dtype=np.int32)
-        table[slot] = np.arange(len(vocab))
-        table[np.bincount(slot, minlength=1 << bits) > 1] = -2
-        self._table = (bits, table)
-        return self._table
-
-    @staticmethod
-    def _slot(keys: np.ndarray, bits: int) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return ((keys * _MIX) >> np.uint64(64 - bits)).astype(np.int64)
-
     def _columns(self, keys: np.ndarray) -> np.ndarray:
-        """Vocabulary column of each key, -1 for keys outside the vocabulary (exact: hits are verified)."""
-        vocab = self.vocabulary_
-        if not len(vocab) or not len(keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        bits, table = self._lookup_table()
-        cols = table[self._slot(keys, bits)].astype(np.int64)
-        hit = cols >= 0
-        cols[hit] = np.where(vocab[cols[hit]] == keys[hit], cols[hit], -1)
-        shared = np.flatnonzero(cols == -2)
-        if len(shared):
-            idx = np.searchsorted(vocab, keys[shared]).clip(0, len(vocab) - 1)
-            cols[shared] = np.where(vocab[idx] == keys[shared], idx, -1)
-        return cols
+        """Vocabulary column of each key, -1 for keys outside the vocabulary (exact: hits are verified);
+        the vocabulary's index is built once."""
+        if getattr(self, "_index_of", None) is not self.vocabulary_:
+            self._index, self._index_of = KeyIndex(self.vocabulary_), self.vocabulary_
+        return self._index.find(keys)
 
     def _matrix(self, d: DocFeatures) -> sp.csr_matrix:
         """Sentence x (vocabulary + sentence vector) matrix: n-grams weigh 1/sqrt(distinct n-grams in the
@@ -137,19 +109,23 @@ class TypeTagger:
         return self.dense_weight * d.dense
 
     def _sparse(self, d: DocFeatures) -> sp.csr_matrix:
+        """The n-gram and indicator part of _matrix, built in canonical form: entries sorted by one sort
+        of their (row, column) codes and deduplicated, so scipy neither sorts rows nor sums duplicates."""
         width = len(self.vocabulary_)
         cols = self._columns(d.keys)
         known = cols >= 0
         rows, cols, block = d.rows[known], cols[known], d.block[known]
-        X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(d.n, width))
-        X.sum_duplicates()
         is_gram = np.zeros(width, dtype=bool)
         is_gram[cols[block == 0]] = True
-        row_of = np.repeat(np.arange(d.n), np.diff(X.indptr))
-        gram_entry = is_gram[X.indices]
-        grams = np.bincount(row_of[gram_entry], minlength=d.n).astype(float)
-        X.data = np.where(gram_entry, 1.0 / np.sqrt(np.maximum(grams[row_of], 1.0)), 1.0)
-        return X
+        code = np.sort(rows * width + cols)
+        if len(code):
+            code = code[np.concatenate([[True], code[1:] != code[:-1]])]
+        row_of, col = np.divmod(code, width)
+        gram_entry = is_gram[col]
+        grams = np.bincount(row_of[gram_entry], minlength=d.n)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=d.n))])
+        data = np.where(gram_entry, 1.0 / np.sqrt(np.maximum(grams[row_of], 1.0)), 1.0)
+        return sp.csr_matrix((data, col, indptr), shape=(d.n, width))
 
     @staticmethod
     def _context(d: DocFeatures, p: np.ndarray) -> np.ndarray:

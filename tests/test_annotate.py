@@ -181,6 +181,23 @@ def test_local_segmentation_gives_the_same_features_as_the_whole_text(cfg):
     assert sorted(zip(batch.rows.tolist(), batch.keys.tolist())) == sorted(zip(whole.rows.tolist(), whole.keys.tolist()))
 
 
+def test_local_segmentation_survives_a_segmenter_joining_across_newlines(cfg):
+    """_local_bounds cuts the runs around token cues in one call, newline-joined; a segmenter that does
+    not keep a newline a token of its own gets each run cut alone, with the same boundaries."""
+    sentences, sections = rows(["社区要加强治理，重要的是要落实。", "居民要求解决停车难的问题，要抓紧。"])
+    featurizer = Featurizer(cfg)
+    want = featurizer.features(sentences, sections)
+    plain = featurizer.cut
+
+    def joining(text):
+        toks = plain(text)
+        return ["".join(toks)] if "\n" in text else toks  # one token across every newline
+
+    featurizer.cut = joining
+    got = featurizer.features(sentences, sections)
+    assert got.cues == want.cues and "measure:要" in got.cues[0]
+
+
 def test_empty_and_odd_input_do_not_crash(annotator):
     annotator.annotate([], [])
     sentences, sections = rows(["", "   ", "。。。"])

@@ -10,7 +10,7 @@ CHINESE = "（一）加强党建引领，推进网格化管理：２０２４年
 
 
 def test_governance_text_and_awkward_cases():
-    for text in [CHINESE, "", "abc", "ｶﾞ", "e\u0301", "𝐀１", "Å", "\uff21\u0301", "ﬁ", "㈱", "\u3000\u00a0"]:
+    for text in [CHINESE, "", "abc", "ｶﾞ", "e\u0301", "𝐀１", "Å", "\uff21\u0301", "ﬁ", "㈱", "\u3000\u00a0", "（\udcff）"]:
         assert nfkc(text) == unicodedata.normalize("NFKC", text), text
 
 

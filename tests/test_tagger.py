@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from pipeline import tables, tagger
 from pipeline.annotate import Featurizer
@@ -61,6 +62,24 @@ def test_hash_lookup_matches_binary_search(cfg, units, featurizer):
     idx = np.searchsorted(model.vocabulary_, keys).clip(0, len(model.vocabulary_) - 1)
     expected = np.where(model.vocabulary_[idx] == keys, idx, -1)
     assert np.array_equal(model._columns(keys), expected) and (expected >= 0).any()
+
+
+def test_sparse_features_are_binary_with_grams_weighted_per_sentence(cfg, units, featurizer):
+    """The canonical build of _sparse equals the plain one: duplicates summed by scipy, then binarised,
+    each n-gram weighing 1/sqrt(the sentence's distinct n-grams)."""
+    model = tagger.train(cfg, units[:300], featurizer)
+    docs, _, _, _ = tagger.build_training(units[300:400], cfg, featurizer)
+    for d in docs:
+        cols = model._columns(d.keys)
+        known = cols >= 0
+        plain = sp.csr_matrix((np.ones(known.sum()), (d.rows[known], cols[known])),
+                              shape=(d.n, len(model.vocabulary_))).toarray() > 0
+        gram_cols = np.unique(cols[known & (d.block == 0)])
+        grams = plain[:, gram_cols].sum(axis=1, keepdims=True)
+        expected = plain.astype(float)
+        expected[:, gram_cols] /= np.sqrt(np.maximum(grams, 1))
+        X = model._sparse(d)
+        assert X.has_canonical_format and np.array_equal(X.toarray(), expected)
 
 
 @pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")

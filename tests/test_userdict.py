@@ -49,7 +49,7 @@ def test_token_memo_gives_the_segmenter_tokens_and_reuses_them():
     other, _ = memo.cut_many(get_cutter("rjieba"), texts)  # another segmenter is another key
     assert other == got
     memo.cut_many(cut, ["另一句话。", "第二句。"], remember=True)  # 4 + 2 > 5: the memo starts over
-    assert len(memo._tokens) == 2 and calls == ["另一句话。\n第二句。"]
+    assert len(memo._tokens[cut]) == 2 and calls == ["另一句话。\n第二句。"]
 
 
 def test_token_memo_gives_nfkc_forms_and_reuses_them(monkeypatch):
