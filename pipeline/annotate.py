@@ -34,6 +34,7 @@ from pipeline.config import (Config, GenreConfig, StatuteConfig, Strict, _check_
                              year_regex)
 from pipeline.numerals import cn_number, plan_end_year
 from pipeline.keyindex import MIX, KeyIndex
+from pipeline.regex_literals import scanning
 from pipeline.segment import TOKENS, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
@@ -234,10 +235,10 @@ def compile_cues(path: str, digest: str) -> Cues:
         spec=spec,
         char_regex=char_regex,
         char_kinds={p: tuple(k) for p, k in kinds.items()},
-        count_regex=re.compile(spec.count_pattern),
+        count_regex=scanning(re.compile(spec.count_pattern)),
         heading_kind_regex={k: union_regex(v) for k, v in spec.heading_kinds.items() if v},
         kind_exclude_regex={k: union_regex(v) for k, v in spec.heading_kind_exclude.items() if v},
-        intro_regex={k: union_regex(v) for k, v in spec.paragraph_intro.items() if v},
+        intro_regex={k: scanning(union_regex(v)) for k, v in spec.paragraph_intro.items() if v},
         intro_end_regex=union_regex(spec.paragraph_intro_end),
         commitment_regex=union_regex(spec.paragraph_intro_commitment),
         level_regex=tuple((h.level, re.compile(h.pattern)) for h in spec.heading_levels),
@@ -521,7 +522,7 @@ class Featurizer:
         self.k_doc = np.array([[name_key(f"doc:{t}:{b}") for b in range(len(SHARE_EDGES) + 1)] for t in k], dtype=np.uint64)
         self.k_doc_top = _keys("doc_top:{}", k)
         self.k_secshare = np.array([[name_key(f"sec:{t}:{b}") for b in range(len(SHARE_EDGES) + 1)] for t in k], dtype=np.uint64)
-        self.year_regex = re.compile(r"(?:19|20)\d\d年")
+        self.year_regex = scanning(re.compile(r"(?:19|20)\d\d年"))
         target = cfg.annotate.target
         self.target_regex = re.compile(target.pattern, re.M) if target.pattern else None
         self.not_target_regex = re.compile(target.exclude)
@@ -535,8 +536,8 @@ class Featurizer:
         anchored = [p for p in self.cues.spec.boilerplate if p.startswith("^")]
         floating = [p for p in self.cues.spec.boilerplate if not p.startswith("^")]
         self.boiler_start = union_regex(anchored)
-        self.boiler_any = union_regex(floating, re.M)
-        self.citation = union_regex(self.cues.spec.citation, re.M)
+        self.boiler_any = scanning(union_regex(floating, re.M))
+        self.citation = scanning(union_regex(self.cues.spec.citation, re.M))
 
     @functools.cached_property
     def nlp(self) -> Language:

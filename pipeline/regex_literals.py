@@ -5,9 +5,14 @@ every position. An Aho-Corasick scan for the required literals of all themes at 
 sentences where a theme can match at all, and only those are given to the regular expressions. The
 analysis is conservative: any construct it does not understand (flags, backreferences, lookarounds,
 wide character classes) means "no literal known" and the theme is then run on every sentence.
+
+The same analysis gives the characters a match must start with (first_chars): annotation's patterns that
+scan whole documents are led by a look-ahead for them (scanning), which re tests far quicker than it
+tries the alternatives.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from re import IGNORECASE, _constants as C, _parser as sre  # noqa: PLC2701 (stdlib regex parser)
 
@@ -129,3 +134,47 @@ def pattern_requirements(pattern: str) -> list[list[set[str]]]:
     if len(parsed) == 1 and parsed[0][0] is C.BRANCH:
         return [requirements(seq) for seq in parsed[0][1][1]]
     return [requirements(parsed)]
+
+
+MAX_FIRST = 256  # largest set of first characters given to the regex engine as a look-ahead
+
+
+def _first(items: list) -> set[str] | None:
+    """The characters a match of the parsed sequence can start with, or None when not known (also when
+    it may match the empty string, or starts with an anchor or a look-around)."""
+    if not items:
+        return None
+    op, av = items[0]
+    if op is C.LITERAL:
+        return {chr(av)}
+    if op is C.IN:
+        return _class_chars(av)
+    if op is C.SUBPATTERN:
+        return None if av[1] & IGNORECASE else _first(av[3])
+    if op is C.BRANCH:
+        return _union(av[1], _first)
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+        return _first(av[2])
+    return None
+
+
+def first_chars(pattern: str) -> set[str] | None:
+    """The characters every match of `pattern` starts with (None when not known)."""
+    try:
+        tree = sre.parse(pattern)
+    except Exception:  # noqa: BLE001 (an unparsable pattern is simply not helped)
+        return None
+    return None if tree.state.flags & IGNORECASE else _first(list(tree))
+
+
+def scanning(rx: re.Pattern | None) -> re.Pattern | None:
+    """The regex compiled anew for finditer over long texts: led by a look-ahead for its first characters
+    when they are known. Python's re tries every alternative at every position; a one-class test there
+    first halved the time of a list-introduction pattern over the city reports. Matches are unchanged."""
+    if rx is None:
+        return None
+    chars = first_chars(rx.pattern)
+    if not chars or len(chars) > MAX_FIRST or rx.flags & re.IGNORECASE:
+        return rx
+    lead = "".join(sorted(re.escape(c) for c in chars))
+    return re.compile(f"(?=[{lead}])(?:{rx.pattern})", rx.flags)

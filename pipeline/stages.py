@@ -44,7 +44,7 @@ STAGES: tuple[Stage, ...] = (
           adds=("sentences.type", "sentences.type_score", "sentences.cues", "sentences.method"),
           config=("annotate", "labels"), files=("annotate.userdict", "annotate.cues", "annotate.stopwords", "annotate.weak_labels",
                                                "annotate.vectors", "labels.files"),
-          code=("annotate.py", "tagger.py", "labels.py", "segment.py", "vectors.py", "nfkc.py", "keyindex.py", "numerals.py", "structure.py")),
+          code=("annotate.py", "tagger.py", "labels.py", "segment.py", "vectors.py", "nfkc.py", "keyindex.py", "regex_literals.py", "numerals.py", "structure.py")),
     Stage("themes", "file", needs=("sentences.text", "sentences.type"),
           adds=("sentences.themes", "sentence_themes.theme_id"),
           config=("themes", "labels", "annotate"), files=("themes.file", "labels.files", "annotate.userdict"),
