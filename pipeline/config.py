@@ -99,6 +99,24 @@ class CollectionMapping(Strict):
     _v = field_validator(*COLUMN_FIELDS, mode="before")(classmethod(lambda cls, v: _names(v)))
 
 
+class MeetingConfig(Strict):
+    """A numbered meeting a document's title names as its own (在中国共产党第九次全国代表大会上的报告, 第十二届
+    全国人民代表大会第三次会议关于政府工作报告的决议): the year of a document that states none."""
+
+    pattern: str = Field(description="regex searched in the title; group n: the meeting's number (Chinese "
+                         "numerals or digits), optional group session: the session of that numbered meeting")
+    years: dict[int, int] = Field(description="number -> year of the meeting (of its first session)")
+    sessions: dict[int, list[int]] = Field(default_factory=dict, description="number -> the year of each of its "
+                                           "sessions, where they were not one a year from the first")
+
+    @field_validator("pattern")
+    @classmethod
+    def _groups(cls, v: str) -> str:
+        if "n" not in re.compile(check_regex(v)).groupindex:
+            raise ValueError(f"{v!r} needs a named group (?P<n>...) for the meeting's number")
+        return v
+
+
 class IngestConfig(Strict):
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".doc", ".wps", ".rtf", ".odt", ".pdf", ".csv",
                              ".jsonl", ".xlsx", ".xls"]
@@ -150,6 +168,8 @@ class IngestConfig(Strict):
                                        "(cid:N) glyph codes (fonts without a Unicode map) is refused: OCR it")
     collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
                                             for g in ("*.jsonl", "*.csv", "*.xlsx", "*.xls")]
+    meetings: list[MeetingConfig] = Field(default_factory=list, description="numbered meetings whose own reports "
+                                          "and resolutions take their year (metadata.meeting_year)")
 
     _titles = field_validator("title_noise", "title_skip", "title_placeholders", "pdf_page_number")(classmethod(lambda cls, v: _check_regexes([v])[0]))
 

@@ -1028,6 +1028,29 @@ def test_national_reports_with_default_mapping():
     assert len(arts) == 88
     y1954 = [a for a in arts if a["title"].startswith("1954")]
     assert y1954 and y1954[0]["year"] == 1954 and "全国人民代表大会" in y1954[0]["text"]
+    by_title = {a["title"]: a["year"] for a in arts}
+    assert by_title["论联合政府 (七大)"] == 1945 and by_title["在中国共产党第九次全国代表大会上的报告"] == 1969
+    assert by_title["第十二届全国人民代表大会第三次会议关于政府工作报告的决议"] == 2015
+    assert sum(y is None for y in by_title.values()) == 0  # the congresses' reports and resolutions too
+
+
+def test_a_meeting_named_as_the_title_own_gives_its_year():
+    from pipeline.ingest.metadata import meeting_year
+
+    meetings = load_config().ingest.meetings
+    assert meeting_year("陈独秀在中国共产党第三次全国代表大会上的报告", meetings) == 1923
+    assert meeting_year("北京共产主义组织的报告 (一大)", meetings) == 1921
+    assert meeting_year("第二届全国人民代表大会第三次会议关于政府工作报告的决议", meetings) == 1962  # no session in 1961
+    assert meeting_year("第十四届全国人民代表大会第二次会议关于政府工作报告的决议", meetings) == 2024
+    assert meeting_year("第三届全国人民代表大会第二次会议关于政府工作报告的决议", meetings) is None  # it met once
+    for mention in ["学习贯彻党的二十大精神的实施方案", "关于传达第十四届全国人民代表大会第二次会议精神的通知", "", None]:
+        assert meeting_year(mention, meetings) is None
+    from pydantic import ValidationError
+
+    from pipeline.config import MeetingConfig
+
+    with pytest.raises(ValidationError, match=r"\(\?P<n>"):
+        MeetingConfig(pattern="第([一二三]+)次全国代表大会", years={1: 1921})
 
 
 # ------------------------------------------------------------------------------------ bad input

@@ -298,7 +298,7 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
                 or metadata.parse_date(names[-1]) or metadata.first_date(body_head if parts else head)
                 or metadata.signed_date(cleaned) or metadata.normalise_date(meta.get("created")))
         year = (metadata.year_of(date) or metadata.to_year(meta.get("year")) or metadata.title_year(title)
-                or metadata.year_in_names(reversed(names)))
+                or metadata.meeting_year(title, cfg.ingest.meetings) or metadata.year_in_names(reversed(names)))
         region = [*names, str(meta["region"])] if meta.get("region") else names
         out.append({"title": title, "date": date, "year": year,
                     "source": str(source) if source else top,

@@ -92,6 +92,23 @@ def title_year(title: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def meeting_year(title: str | None, meetings: list) -> int | None:
+    """The year of the numbered meeting the title names as its own (ingest.meetings): 论联合政府 (七大) -> 1945,
+    第十二届全国人民代表大会第三次会议关于政府工作报告的决议 -> 2015 (the third yearly session of the twelfth,
+    first met in 2013); None when no meeting of a known number is named."""
+    for meeting in meetings:
+        m = re.search(meeting.pattern, title or "")
+        n = cn_number(m.group("n")) if m else None
+        if n not in meeting.years:
+            continue
+        session = cn_number(m.groupdict().get("session") or "一") or 1
+        years = meeting.sessions.get(n)
+        if years:
+            return years[session - 1] if session <= len(years) else None
+        return meeting.years[n] + session - 1
+    return None
+
+
 def head_lines(text: str, n: int, max_chars: int = 200) -> list[str]:
     """The first n non-empty lines, each cut to max_chars (metadata lines are short)."""
     out = []
