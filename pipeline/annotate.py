@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field, field_validator
 from ahocorasick_rs import AhoCorasick, MatchKind
 
-from pipeline.config import (Config, GenreConfig, StatuteConfig, Strict, _check_regexes, read_yaml, union_regex, validate,
+from pipeline.config import (Config, GenreConfig, StatuteConfig, Strict, read_yaml, regex_fields, union_regex, validate,
                              year_regex)
 from pipeline.numerals import cn_number, plan_end_year
 from pipeline.keyindex import MIX, KeyIndex
@@ -67,7 +67,7 @@ class HeadingLevel(Strict):
     level: int
     pattern: str
 
-    _v = field_validator("pattern")(classmethod(lambda cls, v: _check_regexes([v])[0]))
+    _v = regex_fields("pattern")
 
 
 class CuesFile(Strict):
@@ -101,9 +101,9 @@ class CuesFile(Strict):
                                 "note citing a work (other by rule: its title's words are not the writer's)")
     citation_max_chars: int = Field(200, ge=1, description="longer sentences are never a citation alone")
 
-    _v = field_validator("boilerplate", "citation", "heading_year_generic", "paragraph_intro_end",
-                         "paragraph_intro_commitment")(
-        classmethod(lambda cls, v: _check_regexes(v)))
+    _v = regex_fields("boilerplate", "citation", "heading_year_generic", "paragraph_intro_end",
+                      "paragraph_intro_commitment", "heading_kinds", "heading_kind_exclude", "paragraph_intro",
+                      "count_pattern", "bare_heading")
 
     @field_validator("cues", "heading_kinds", "heading_kind_exclude", "paragraph_intro")
     @classmethod
@@ -112,18 +112,6 @@ class CuesFile(Strict):
         if unknown:
             raise ValueError(f"unknown type(s) {sorted(unknown)}: use {', '.join(TYPES)}")
         return v
-
-    @field_validator("heading_kinds", "heading_kind_exclude", "paragraph_intro")
-    @classmethod
-    def _regexes(cls, v: dict) -> dict:
-        for patterns in v.values():
-            _check_regexes(patterns)
-        return v
-
-    @field_validator("count_pattern", "bare_heading")
-    @classmethod
-    def _regex(cls, v: str) -> str:
-        return _check_regexes([v])[0]
 
     _y = field_validator("heading_year")(classmethod(lambda cls, v: year_regex(v)))
 

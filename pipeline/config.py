@@ -45,6 +45,21 @@ def check_regex(pattern: str | None) -> str | None:
     return pattern if pattern is None else _check_regexes([pattern])[0]
 
 
+def _checked(value: Any) -> Any:
+    """check_regex() of a pattern, of each of a list, of each of a dict's values."""
+    if isinstance(value, dict):
+        for v in value.values():
+            _checked(v)
+        return value
+    return _check_regexes(value) if isinstance(value, list) else check_regex(value)
+
+
+def regex_fields(*names: str):
+    """A pydantic validator of the named fields (a pattern, a list of them, a dict of such, or None): a
+    ValueError naming the pattern that does not compile."""
+    return field_validator(*names)(classmethod(lambda cls, v: _checked(v)))
+
+
 def union_regex(patterns: list[str], flags: int = 0) -> re.Pattern | None:
     """One regex matching any of the patterns (each kept as a group of its own), None for no patterns."""
     return re.compile("|".join(f"(?:{p})" for p in patterns), flags) if patterns else None
@@ -171,7 +186,7 @@ class IngestConfig(Strict):
     meetings: list[MeetingConfig] = Field(default_factory=list, description="numbered meetings whose own reports "
                                           "and resolutions take their year (metadata.meeting_year)")
 
-    _titles = field_validator("title_noise", "title_skip", "title_placeholders", "pdf_page_number")(classmethod(lambda cls, v: _check_regexes([v])[0]))
+    _titles = regex_fields("title_noise", "title_skip", "title_placeholders", "pdf_page_number")
 
 
 class BoilerplateConfig(Strict):
@@ -188,8 +203,7 @@ class BoilerplateConfig(Strict):
     sample_files: int = Field(40, ge=1, description="files of one folder read to find repeated lines")
     sample_bytes: int = Field(16384, ge=256, description="bytes read from the head and from the tail of each sampled file")
 
-    _v = field_validator("line_patterns", "inline_patterns", "tail_markers", "keep_patterns")(
-        classmethod(lambda cls, v: _check_regexes(v)))
+    _v = regex_fields("line_patterns", "inline_patterns", "tail_markers", "keep_patterns")
 
 
 class CompilationConfig(Strict):
@@ -204,7 +218,7 @@ class CompilationConfig(Strict):
     max_heading_chars: int = Field(60, description="longer lines are never article headings")
     min_article_chars: int = Field(200, description="no split when an article between headings is shorter")
 
-    _v = field_validator("article_heading_patterns")(classmethod(lambda cls, v: _check_regexes(v)))
+    _v = regex_fields("article_heading_patterns")
 
 
 class RegionConfig(Strict):
@@ -277,8 +291,8 @@ class StatuteConfig(Strict):
                       description="regex (matched at the start): a statute's sentence that titles it or one of "
                       "its parts (某市物业管理条例, 第五章 保育教育): other by rule (rule:statute_part)")
 
-    _v = field_validator("article", "part")(classmethod(lambda cls, v: _check_regexes([v])[0]))
-    _d = field_validator("duty")(classmethod(lambda cls, v: check_regex(v)))
+    _v = regex_fields("article", "part")
+    _d = regex_fields("duty")
 
 
 class GenreConfig(Strict):
@@ -302,7 +316,7 @@ class GenreConfig(Strict):
         default_factory=dict, description="the genre's sentences (not under a heading naming a type this lowers): "
         "type probability x this")
 
-    _v = field_validator("announce", "title")(classmethod(lambda cls, v: check_regex(v)))
+    _v = regex_fields("announce", "title")
 
 
 class TargetConfig(Strict):
@@ -327,7 +341,7 @@ class TargetConfig(Strict):
     prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(
         {"measure": 8.0}, description="a target's type probabilities x this")
 
-    _v = field_validator("exclude")(classmethod(lambda cls, v: check_regex(v)))
+    _v = regex_fields("exclude")
     _y = field_validator("pattern")(classmethod(lambda cls, v: year_regex(v)))
 
 
@@ -410,7 +424,7 @@ class AnnotateConfig(Strict):
         description="file names (fnmatch) never weak-labelled: the documents of the transfer tests "
                     "(tests/test_annotate.py), so that those test text the tagger was not trained on")
 
-    _v = field_validator("article_start")(classmethod(lambda cls, v: _check_regexes([v])[0]))
+    _v = regex_fields("article_start")
 
 
 class LabelsConfig(Strict):

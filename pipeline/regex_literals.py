@@ -145,10 +145,8 @@ def _first(items: list) -> set[str] | None:
     if not items:
         return None
     op, av = items[0]
-    if op is C.LITERAL:
-        return {chr(av)}
-    if op is C.IN:
-        return _class_chars(av)
+    if op in (C.LITERAL, C.IN):  # one character: its strings are its first characters
+        return _exact_item(op, av)
     if op is C.SUBPATTERN:
         return None if av[1] & IGNORECASE else _first(av[3])
     if op is C.BRANCH:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.config import PROJECT_ROOT, StructureConfig, Strict, check_regex, read_yaml, validate
+from pipeline.config import PROJECT_ROOT, StructureConfig, Strict, read_yaml, regex_fields, validate
 from pipeline.numerals import cn_number
 
 _SPACE = " \t\u3000\xa0\r"
@@ -63,7 +63,7 @@ class PlainHeadings(Strict):
     body_punctuation: str = Field(min_length=1, description="a line holding any of these is body text")
     exclude: str = Field("", description="regex: a line matching it whole is never a heading (dates, signatures)")
 
-    _exclude = field_validator("exclude")(classmethod(lambda cls, v: check_regex(v)))
+    _exclude = regex_fields("exclude")
 
 
 class BrokenLines(Strict):
@@ -78,7 +78,7 @@ class BrokenLines(Strict):
     title: str = Field("", description="regex (whole line): a document's title (…工作方案, 关于…的通知), never "
                                        "joined to the next line, though it ends with none of line_ends")
 
-    _title = field_validator("title")(classmethod(lambda cls, v: check_regex(v) if v else v))
+    _title = regex_fields("title")
 
 
 class StructurePatterns(Strict):
@@ -109,7 +109,7 @@ class StructurePatterns(Strict):
                 raise ValueError(f"{pair!r} must be two characters: the opening and the closing one")
         return v
 
-    _prefix = field_validator("line_prefix")(classmethod(lambda cls, v: check_regex(v)))
+    _prefix = regex_fields("line_prefix")
 
     @model_validator(mode="after")
     def _known_article_family(self) -> StructurePatterns:

@@ -570,3 +570,16 @@ def test_a_web_pages_title_tells_a_plan_whose_text_does_not(tmp_path):
     sentences = pipeline.load(tmp_path / "out", "sentences")
     assert title == "某某街道2024年社区治理工作方案" and title not in set(sentences["text"])
     assert all("genre:plan" in list(c) for c in sentences["cues"])
+
+
+def test_a_bad_pattern_in_the_cues_file_is_named(cfg):
+    """Each regex of configs/cues.yaml is checked when it is read, those of its dicts and single fields too."""
+    from pydantic import ValidationError
+
+    from pipeline.annotate import CuesFile
+    from pipeline.config import read_yaml
+
+    data = read_yaml(cfg.resolve(cfg.annotate.cues))
+    for key, bad in [("count_pattern", "[0-9"), ("heading_kinds", {"problem": ["问题(", "困难"]})]:
+        with pytest.raises(ValidationError, match=r"bad regular expression"):
+            CuesFile(**{**data, key: bad})
