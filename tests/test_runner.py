@@ -281,19 +281,28 @@ def test_dask_run_survives_a_killed_worker(tmp_path):
     try:
         client = Client(cluster)
         pids = list(client.run(os.getpid).values())
-
-        def kill_later():
-            time.sleep(4)
-            os.kill(pids[0], signal.SIGKILL)
-
         import threading
 
-        threading.Thread(target=kill_later, daemon=True).start()
+        done, killed_mid_run = threading.Event(), threading.Event()
+
+        def kill_once_working():  # once the first batch has written its part files, not after a guessed delay
+            deadline = time.monotonic() + 300
+            while not any(tmp_path.rglob("part-*.parquet")) and time.monotonic() < deadline and not done.is_set():
+                time.sleep(0.05)
+            if not done.is_set():
+                os.kill(pids[0], signal.SIGKILL)
+                killed_mid_run.set()
+
+        killer = threading.Thread(target=kill_once_working, daemon=True)
+        killer.start()
         summary = pipeline.run(CITY, out=tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
                                cache_dir=str(tmp_path / "c"))
+        done.set()
+        killer.join()
         client.close()
     finally:
         cluster.close()
+    assert killed_mid_run.is_set(), "the run ended before a worker could be killed: the test tested nothing"
     assert summary.files == len(list(CITY.glob("*.txt")))
     docs = tables.load(tmp_path / "dask", "documents")
     assert len(docs) == summary.files
