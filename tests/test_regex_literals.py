@@ -23,6 +23,8 @@ def test_first_characters_are_found_or_left_unknown():
     for unknown in [r"\d+个", r"a?b", r"(?=x)y", r"[^a]b", r"(?i:ab)c", r"^ab", r".b", r"(ab|c*)d"]:
         assert first_chars(unknown) is None, unknown
     assert scanning(re.compile(r"\d+个")).pattern == r"\d+个" and scanning(None) is None
+    for own_prefix in [r"(?:19|20)\d\d年", r"[0-9]个", r"社区|小区"]:  # re finds these first characters itself
+        assert scanning(re.compile(own_prefix)).pattern == own_prefix
 
 
 @settings(max_examples=300, deadline=None)
