@@ -662,7 +662,6 @@ class Featurizer:
         else:
             bound = functools.partial(self._local_bounds, joined, cp)
         dense = self._sentence_vectors(texts, n)
-        ms, _, mp = self.matcher.match(joined, bound)  # right after the vectors' segmentation: its dictionary is still in the CPU's cache
         c_rows, c_keys = _char_ngram_keys(cp, owner, self.char_orders)
         parts_rows, parts_keys = [c_rows], [c_keys]
         if self.cfg.annotate.word_ngrams:
@@ -678,7 +677,8 @@ class Featurizer:
             parts_keys += [_top_key(w_h), bi[same]]
         n_gram_parts = len(parts_rows)
 
-        # cues: one automaton pass (above); counts and years: one regex pass each
+        # cues: one automaton pass; counts and years: one regex pass each
+        ms, _, mp = self.matcher.match(joined, bound)
         mrow = owner[ms]
         ok = mrow >= 0
         ms, mp, mrow = ms[ok], mp[ok], mrow[ok]

@@ -2,10 +2,10 @@
 
 unicodedata.normalize("NFKC") walks every character of a text (4-5 MB/s here on Chinese prose); in
 governance documents only full-width punctuation, digits, letters and a few symbols change, so each
-character is rewritten to its own NFKC form (a table look-up over the code points in numpy). That equals NFKC of
-the whole text whenever the result is itself NFKC-normalised (NFKC of a concatenation of NFKC-mapped
-characters is NFKC of the original), which is checked; otherwise (combining sequences, characters
-beyond the Basic Multilingual Plane) the text is normalised the standard way.
+character is rewritten to its own NFKC form (a table look-up over the code points in numpy). That
+equals NFKC of the whole text whenever the result is itself NFKC-normalised (NFKC of a concatenation
+of NFKC-mapped characters is NFKC of the original), which is checked; otherwise (combining sequences,
+characters beyond the Basic Multilingual Plane) the text is normalised the standard way.
 """
 from __future__ import annotations
 

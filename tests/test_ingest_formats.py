@@ -1034,7 +1034,10 @@ def test_national_reports_with_default_mapping():
     assert sum(y is None for y in by_title.values()) == 0  # the congresses' reports and resolutions too
 
 
-def test_a_meeting_named_as_the_title_own_gives_its_year():
+def test_a_meeting_a_title_names_as_its_own_gives_its_year():
+    from pydantic import ValidationError
+
+    from pipeline.config import MeetingConfig
     from pipeline.ingest.metadata import meeting_year
 
     meetings = load_config().ingest.meetings
@@ -1045,10 +1048,6 @@ def test_a_meeting_named_as_the_title_own_gives_its_year():
     assert meeting_year("第三届全国人民代表大会第二次会议关于政府工作报告的决议", meetings) is None  # it met once
     for mention in ["学习贯彻党的二十大精神的实施方案", "关于传达第十四届全国人民代表大会第二次会议精神的通知", "", None]:
         assert meeting_year(mention, meetings) is None
-    from pydantic import ValidationError
-
-    from pipeline.config import MeetingConfig
-
     with pytest.raises(ValidationError, match=r"\(\?P<n>"):
         MeetingConfig(pattern="第([一二三]+)次全国代表大会", years={1: 1921})
 
