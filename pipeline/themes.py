@@ -64,11 +64,18 @@ class ThemeSpec(Strict):
     patterns: list[Regex] = Field(default_factory=list, description="regular expressions that mark the theme")
     negative_terms: list[str] = Field(default_factory=list, description="phrases masked before matching")
     negative_patterns: list[Regex] = Field(default_factory=list, description="regexes masked before matching")
+    context_terms: list[str] = Field(default_factory=list, description="phrases that mark the theme only in a "
+                                     "sentence that also holds one of `context` (数字化 of a firm's upgrade is "
+                                     "not digital governance; 数字化 of community services is)")
+    context: list[str] = Field(default_factory=list, description="phrases of the theme's field, one of which "
+                               "a sentence needs for its context_terms to count")
 
     @model_validator(mode="after")
     def _has_matchers(self) -> ThemeSpec:
         if not self.terms and not self.patterns:
             raise ValueError("a theme needs at least one entry in terms or patterns")
+        if self.context_terms and not self.context:
+            raise ValueError("context_terms need a context: the phrases one of which must be in the sentence")
         return self
 
 
@@ -94,13 +101,17 @@ class CompiledTheme:
     theme_id: str
     positive: re.Pattern
     negative: re.Pattern | None
+    contextual: re.Pattern | None = None
+    context: re.Pattern | None = None
 
     def hits(self, text: str) -> list[str]:
         """Distinct matched phrases after masking negative phrases (人口老龄化 hides 老龄化); a match may not
-        span a masked phrase."""
+        span a masked phrase. Context terms count where the masked text also names the theme's field."""
         if self.negative is not None:
             text = self.negative.sub(lambda m: MASK * len(m.group()), text)
-        found = (m.group() for m in self.positive.finditer(text))
+        found = [m.group() for m in self.positive.finditer(text)]
+        if self.contextual is not None and self.context.search(text):
+            found += [m.group() for m in self.contextual.finditer(text)]
         return list(dict.fromkeys(f for f in found if f and MASK not in f))
 
 
@@ -122,7 +133,8 @@ def _alternation(terms: list[str], patterns: list[str]) -> re.Pattern | None:
 
 def compile_theme(theme_id: str, spec: ThemeSpec) -> CompiledTheme:
     return CompiledTheme(theme_id, _alternation(spec.terms, spec.patterns),
-                         _alternation(spec.negative_terms, spec.negative_patterns))
+                         _alternation(spec.negative_terms, spec.negative_patterns),
+                         _alternation(spec.context_terms, []), _alternation(spec.context, []))
 
 
 class Prefilter:
@@ -141,7 +153,7 @@ class Prefilter:
         entries: list[tuple[int, list[int]]] = []  # (theme, required set ids)
         self.always = np.zeros(len(specs), dtype=bool)
         for k, spec in enumerate(specs):
-            alternatives = [[{term}] for term in spec.terms if term]
+            alternatives = [[{term}] for term in spec.terms + spec.context_terms if term]
             for pattern in spec.patterns:
                 alternatives += regex_literals.pattern_requirements(pattern)
             for needs in alternatives:

@@ -180,6 +180,25 @@ def test_digital_governance_is_the_governments_and_communities_not_the_digital_e
         assert "digital_governance" not in _themes(pattern_matcher, text, "measure"), text
 
 
+def test_a_fields_digitisation_is_digital_governance_only_where_the_sentence_names_governance(pattern_matcher):
+    """City reports: 数字化, 智能化 and 大数据 are context terms of digital_governance, counted only beside a
+    word of governance (治理, 政务, 社区 …): culture's, mining's and firms' digitisation are not the theme."""
+    for text in ("坚持以数字技术赋能政府管理服务，构建数字化、智能化的政府运行新形态。",
+                 "提升城市管理智能化、信息化水平，实体化运行数字城市运行管理中心。", "加快数字化赋能基层治理。"):
+        assert "digital_governance" in _themes(pattern_matcher, text, "measure"), text
+    for text in ("深入实施文化数字化行动和影视产业提振计划。", "新建4座绿色开采矿井，建成10座智能化矿井。",
+                 "完成市属国有文化体育企业改革，组建市大数据集团。", "开发低空游、研学游等新业态，创新数字化、品质化消费场景10个。",
+                 "大力发展软件和信息服务业，提升嵌入式软件供给能力。"):
+        assert "digital_governance" not in _themes(pattern_matcher, text, "measure"), text
+
+
+def test_context_terms_need_a_context(tmp_path):
+    path = _write_themes(tmp_path, "themes:\n  t1:\n    name_zh: 甲\n    name_en: A\n    terms: [网格]\n"
+                                   "    context_terms: [数字化]\n")
+    with pytest.raises(ConfigError, match=r"themes\.t1.*context_terms need a context"):
+        load_themes(_cfg(tmp_path, file=str(path)))
+
+
 def test_a_pattern_does_not_reach_over_a_comma_or_match_a_reform_by_its_prefix(pattern_matcher):
     """City reports: 多报合一 is a reform merging reports, not a falsified one; 制度，…建设 are two clauses."""
     assert "formalism" not in _themes(pattern_matcher, "深化“多报合一”改革，减少企业填报负担。", "measure")
