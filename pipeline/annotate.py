@@ -35,7 +35,7 @@ from pipeline.config import (Config, GenreConfig, StatuteConfig, Strict, read_ya
 from pipeline.numerals import cn_number, plan_end_year
 from pipeline.keyindex import MIX, KeyIndex
 from pipeline.regex_literals import scanning
-from pipeline.segment import TOKENS, get_cutter, stopwords
+from pipeline.segment import TOKENS, cut_many, get_cutter, stopwords
 from pipeline.vectors import WordVectors
 
 if TYPE_CHECKING:
@@ -442,14 +442,6 @@ def _token_offsets(toks: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return ends - lens, ends
 
 
-def _single_char_tokens(tstart: np.ndarray, tend: np.ndarray, at: np.ndarray) -> bool:
-    """Whether a token of one character starts at each of the positions (all inside the text the tokens
-    tile): the newlines joining texts for one segmenter call were kept out of the tokens around them."""
-    edges = np.append(tstart, tend[-1] if len(tend) else 0)
-    i = np.searchsorted(edges, at)
-    return bool(np.array_equal(edges[i], at) and np.array_equal(edges[i + 1], at + 1))
-
-
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
 
@@ -621,17 +613,11 @@ class Featurizer:
         run_start = np.concatenate([[-1], split_at])[np.searchsorted(split_at, starts)] + 1
         run_end = np.append(split_at, len(joined))[np.searchsorted(split_at, ends - 1)]
         runs = sorted(set(zip(run_start.tolist(), run_end.tolist())))
-        texts = [joined[a:b] for a, b in runs]
-        toks = self.cut("\n".join(texts))  # runs hold no newline: one call, each run cut on its own
-        tstart, tend = _token_offsets(toks)
-        lens = np.fromiter(map(len, texts), np.int64, len(texts))
-        offset = np.cumsum(lens + 1) - lens - 1  # of each run in the newline-joined runs
-        if not _single_char_tokens(tstart, tend, (offset + lens)[:-1]):
-            toks = [t for text in texts for t in [*self.cut(text), "\n"]]
-            tstart, _ = _token_offsets(toks)
-        run_of = np.searchsorted(offset, tstart, side="right") - 1
+        toks, run_of = cut_many(self.cut, [joined[a:b] for a, b in runs])
+        tstart, _ = _token_offsets(toks)  # offsets in the runs laid end to end
+        first = np.searchsorted(run_of, run_of)  # the first token of each token's run
         starts_of_runs = np.array([a for a, _ in runs], dtype=np.int64)
-        bound[starts_of_runs[run_of] + tstart - offset[run_of]] = True
+        bound[starts_of_runs[run_of] + tstart - tstart[first]] = True
         bound[[b for _, b in runs]] = True
         return bound
 

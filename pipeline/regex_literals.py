@@ -83,13 +83,15 @@ def exact(items: list) -> set[str] | None:
     return out
 
 
-def _required_item(op, av) -> set[str] | None:
+def _nested(op, av, of: Callable[[list], set[str] | None]) -> set[str] | None:
+    """`of` of what an item wraps: a group's sequence, every alternative (together), the body of a repeat
+    that runs at least once; None for any other item, or a case-insensitive group."""
     if op is C.SUBPATTERN:
-        return None if av[1] & IGNORECASE else required(av[3])
+        return None if av[1] & IGNORECASE else of(av[3])
     if op is C.BRANCH:
-        return _union(av[1], required)
+        return _union(av[1], of)
     if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
-        return required(av[2])
+        return of(av[2])
     return None
 
 
@@ -103,7 +105,7 @@ def requirements(items: list) -> list[set[str]]:
     for op, av in items:
         piece = _exact_item(op, av)
         if piece is None:
-            candidates += [run, _required_item(op, av)]
+            candidates += [run, _nested(op, av, required)]
             run = {""}
             continue
         product = {a + b for a in run for b in piece}
@@ -121,16 +123,21 @@ def required(items: list) -> set[str] | None:
     return max(good, key=lambda c: (min(map(len, c)), -len(c))) if good else None
 
 
+def _parsed(pattern: str) -> list | None:
+    """The parsed top-level sequence of a case-sensitive pattern, None for any other."""
+    try:
+        tree = sre.parse(pattern)
+    except Exception:  # noqa: BLE001 (an unparsable pattern is simply not prefiltered or helped)
+        return None
+    return None if tree.state.flags & IGNORECASE else list(tree)
+
+
 def pattern_requirements(pattern: str) -> list[list[set[str]]]:
     """Per top-level alternative of `pattern`, sets of strings such that each match of the alternative
     contains one string of each set; an alternative with [] is unknown (may match anything)."""
-    try:
-        tree = sre.parse(pattern)
-    except Exception:  # noqa: BLE001 (an unparsable pattern is simply not prefiltered)
+    parsed = _parsed(pattern)
+    if parsed is None:
         return [[]]
-    if tree.state.flags & IGNORECASE:
-        return [[]]
-    parsed = list(tree)
     if len(parsed) == 1 and parsed[0][0] is C.BRANCH:
         return [requirements(seq) for seq in parsed[0][1][1]]
     return [requirements(parsed)]
@@ -147,22 +154,13 @@ def _first(items: list) -> set[str] | None:
     op, av = items[0]
     if op in (C.LITERAL, C.IN):  # one character: its strings are its first characters
         return _exact_item(op, av)
-    if op is C.SUBPATTERN:
-        return None if av[1] & IGNORECASE else _first(av[3])
-    if op is C.BRANCH:
-        return _union(av[1], _first)
-    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
-        return _first(av[2])
-    return None
+    return _nested(op, av, _first)
 
 
 def first_chars(pattern: str) -> set[str] | None:
     """The characters every match of `pattern` starts with (None when not known)."""
-    try:
-        tree = sre.parse(pattern)
-    except Exception:  # noqa: BLE001 (an unparsable pattern is simply not helped)
-        return None
-    return None if tree.state.flags & IGNORECASE else _first(list(tree))
+    items = _parsed(pattern)
+    return None if items is None else _first(items)
 
 
 def _engine_prefix(items: list) -> bool:
@@ -182,10 +180,9 @@ def scanning(rx: re.Pattern | None) -> re.Pattern | None:
     position; a one-class test there first halved the time of a list-introduction pattern over the city
     reports (where re has its own prefix, as for (?:19|20)\\d\\d年, a look-ahead doubled it). Matches are
     unchanged."""
-    if rx is None:
-        return None
-    chars = first_chars(rx.pattern)
-    if not chars or len(chars) > MAX_FIRST or rx.flags & re.IGNORECASE or _engine_prefix(list(sre.parse(rx.pattern))):
+    items = None if rx is None or rx.flags & re.IGNORECASE else _parsed(rx.pattern)
+    chars = _first(items) if items is not None else None
+    if not chars or len(chars) > MAX_FIRST or _engine_prefix(items):
         return rx
     lead = "".join(sorted(re.escape(c) for c in chars))
     return re.compile(f"(?=[{lead}])(?:{rx.pattern})", rx.flags)

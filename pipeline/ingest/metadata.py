@@ -101,7 +101,7 @@ def meeting_year(title: str | None, meetings: list) -> int | None:
         n = cn_number(m.group("n")) if m else None
         if n not in meeting.years:
             continue
-        session = cn_number(m.groupdict().get("session") or "一") or 1
+        session = cn_number(m.groupdict().get("session") or "") or 1
         years = meeting.sessions.get(n)
         if years:
             return years[session - 1] if session <= len(years) else None
