@@ -33,20 +33,37 @@ class ChartError(RuntimeError):
     """A chart cannot be drawn (no CJK font, unknown format); the message says what to do."""
 
 
+def _cjk_family(names: set[str]) -> str | None:
+    for family in CJK_FAMILIES:
+        if family in names:
+            return family
+    others = sorted(n for n in names if "CJK" in n and "Mono" not in n)
+    return others[0] if others else None
+
+
+def _register_system_fonts() -> set[str]:
+    """Add the system's font files that matplotlib's cached list lacks (a font installed after the cache
+    in ~/.cache/matplotlib was built is otherwise invisible until that cache is deleted); their names."""
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return {f.name for f in font_manager.fontManager.ttflist}
+
+
 def cjk_font() -> str:
     """The family name of an installed CJK font, preferring Noto Sans CJK SC (Debian fonts-noto-cjk).
 
     Raises instead of falling back, because a fallback draws every Chinese label as an empty box.
     """
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in installed:
-            return family
-    others = sorted(n for n in installed if "CJK" in n and "Mono" not in n)
-    if others:
-        return others[0]
-    raise ChartError("no CJK font found for the charts: install one with `apt-get install fonts-noto-cjk` "
-                     "(then remove ~/.cache/matplotlib so matplotlib sees it)")
+    family = (_cjk_family({f.name for f in font_manager.fontManager.ttflist})
+              or _cjk_family(_register_system_fonts()))
+    if family is None:
+        raise ChartError("no CJK font found for the charts: install one with `apt-get install fonts-noto-cjk`")
+    return family
 
 
 def _style() -> dict:

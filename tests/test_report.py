@@ -66,8 +66,17 @@ def test_chart_errors_are_clear(run, tmp_path, monkeypatch):
     with pytest.raises(charts.ChartError, match=r"\.png or \.svg"):
         charts.heatmap(compare(run, "province"), tmp_path / "h.gif")
     monkeypatch.setattr(charts.font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(charts.font_manager, "findSystemFonts", lambda: [])
     with pytest.raises(charts.ChartError, match="apt-get install fonts-noto-cjk"):
         charts.cjk_font()
+
+
+def test_a_cjk_font_installed_after_matplotlibs_cache_is_found(monkeypatch):
+    """matplotlib lists fonts from a cache built on first import; a font installed later (make test's
+    apt-get after an earlier run) is found on disk instead of failing every chart."""
+    stale = [f for f in charts.font_manager.fontManager.ttflist if "CJK" not in f.name]
+    monkeypatch.setattr(charts.font_manager.fontManager, "ttflist", stale)
+    assert charts.cjk_font() == "Noto Sans CJK SC"
 
 
 def test_charts_command_writes_three_files(run, tmp_path):
