@@ -23,12 +23,14 @@ from pipeline.tables import RunWriter, read_table
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
-def loo_run(seeds: list[Path], out: Path, work: Path, config: Path | None = None) -> Path:
-    """One run directory holding, for every seed file, its run with its own labels excluded."""
+def loo_run(seeds: list[Path], out: Path, work: Path, config: Path | None = None,
+            label_docs: list[str] | None = None) -> Path:
+    """One run directory holding, for every seed file, its run with its own labels excluded (label_docs:
+    the labels' file name of each seed, when it is not the seed's own, e.g. a seed rendered as a PDF)."""
     cfg = load_config(config)
     parts: dict[str, list[pa.Table]] = {"documents": [], "sentences": []}
-    for path in seeds:
-        labels = cfg.labels.model_copy(update={"exclude_docs": [path.name]})
+    for path, doc in zip(seeds, label_docs or [p.name for p in seeds]):
+        labels = cfg.labels.model_copy(update={"exclude_docs": [doc]})
         run_dir = work / path.stem
         run(path, out=run_dir, config=cfg.model_copy(update={"labels": labels}), fresh=True)
         for name in parts:

@@ -165,6 +165,27 @@ def test_compilation_with_chinese_numbered_articles():
     assert [p.heading for p in parts] == ["第一篇经验一", "第二篇经验二", "第三篇经验三"]
 
 
+@needs_seeds
+def test_an_article_heading_glued_to_the_line_before_still_splits():
+    """A PDF's reflow joined 社区治理经验篇7 to the full line before it (…的研究制定工作社区治理经验篇7), and then
+    the numbers ran 1-6, 8-10 and nothing was split: the missing heading is found at the end of that line,
+    where it is the same words as the others around its number."""
+    text = normalize((SEEDS / "001_69ca87c3cf2ff7ef.txt").read_text(encoding="utf-8"))
+    glued = text.replace("研究制定工作\n\n社区治理经验篇7", "研究制定工作社区治理经验篇7")
+    assert glued != text
+    _, parts = compilation.split(glued, CFG.compilation)
+    assert [p.heading for p in parts] == [f"社区治理经验篇{i}" for i in range(1, 11)]
+    assert parts[5].text.endswith("研究制定工作")
+
+
+def test_a_glued_heading_is_sought_only_among_alike_headings():
+    """The repair needs every found heading to be the same words around its number: 第一篇 经验一 … are not,
+    so a line ending in 第二篇经验二 is left as it is (and the file is not a compilation)."""
+    text = normalize("社区治理经验汇编\n" + "".join(f"第{n}篇 经验{n}\n{ARTICLE}\n" for n in "一二三"))
+    glued = text.replace("\n第二篇经验二", "第二篇经验二")
+    assert compilation.split(glued, CFG.compilation) is None
+
+
 def test_normal_report_and_reference_lists_are_not_split():
     report = normalize("".join(f"{n}、工作重点\n{ARTICLE}\n" for n in "一二三四"))
     assert compilation.split(report, CFG.compilation) is None

@@ -582,6 +582,61 @@ def test_pdf_running_headers_footers_and_page_breaks(tmp_path):
     assert art["title"] == "乌鲁木齐市政府工作报告"  # page 1 keeps its top line: there it is the title
 
 
+# a report's parts in full-width characters: a sentence that ends exactly at the first line's end (…治理中。)
+# and a numbered heading that fills its line without a sentence end, as 五、推动“法治六进”工作新发展，认真做好…
+# 研究制定工作 did in a seed article (the line before 社区治理经验篇7)
+TYPESET = [
+    "一、基本情况",
+    "坚持党建引领，把普法融入社区治理中。居民的法治意识明显增强，矛盾纠纷逐年减少。",
+    "社区现有居民三千余户，其中老年人口占四成，外来人口较多，流动性大。",
+    "二、主要做法",
+    "社区成立了普法工作领导小组，由书记任组长。每月组织一次法治讲座，累计开展讲座四十余场。",
+    "三、推动法治进社区工作认真做普法规划",
+    "四、存在的问题",
+    "部分居民参与普法活动的积极性不高，普法形式较为单一。年轻居民参与较少，经费保障不足。",
+    "五、下一步打算",
+    "进一步丰富普法形式，推动法治宣传进楼栋、进家庭。",
+]
+
+
+def _typeset_pdf(path: Path, paragraphs: list[str], indent: bool, per_page: int = 40) -> None:
+    """Paragraphs set as a typesetter sets them, 12-point full-width characters: 18 on a paragraph's first
+    line, indented two characters (a position, as Word's first-line indent; no spaces in the text) and 20
+    on the others, or none indented, 18 to a line and paragraphs set apart by half a line of space; a page
+    number on every page."""
+    first, per_line = 18, 20 if indent else 18
+    placed = []
+    for para in paragraphs:
+        chunks = [para[:first]] + [para[k:k + per_line] for k in range(first, len(para), per_line)]
+        placed += [(2 if indent and k == 0 else 0, 0 if indent or k else 8, chunk) for k, chunk in enumerate(chunks)]
+    c = _canvas(path)
+    y, count = 780.0, 0
+    for x, above, chunk in placed:
+        if count == per_page:
+            c.drawString(290, 30, f"— {c.getPageNumber()} —")
+            c.showPage()
+            y, count, above = 780.0, 0, 0
+        c.setFont("STSong-Light", 12)
+        y -= 18 + above
+        c.drawString(60 + 12 * x, y, chunk)
+        count += 1
+    c.drawString(290, 30, f"— {c.getPageNumber()} —")
+    c.save()
+
+
+@pytest.mark.parametrize("indent", [True, False], ids=["indented", "spaced"])
+@pytest.mark.parametrize("per_page", [40, 7], ids=["one page", "page breaks"])
+def test_pdf_paragraphs_follow_their_layout(tmp_path, indent, per_page):
+    """Where a PDF marks its paragraphs (a first-line indent, or space above), a line that ends with 。 at
+    the right margin continues its paragraph, and a heading after a full line without a sentence end (三、…
+    工作) stays a line of its own: by sentence ends alone, paragraphs broke in the middle and headings were
+    glued to the line before (a compilation's 篇7 among them, so its articles were not split)."""
+    path = tmp_path / "typeset.pdf"
+    _typeset_pdf(path, TYPESET, indent, per_page=per_page)
+    (art,) = read(path).articles
+    assert art["text"].split("\n") == TYPESET
+
+
 def _columns_pdf(path: Path, title: str, left: str, right: str, per_line: int = 22) -> None:
     """One A4 page: a centred title, two columns of 10-point text (right one shorter), a centred footer."""
     c = _canvas(path)

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -683,46 +683,110 @@ def _ends_sentence(line: str) -> bool:
     return line.rstrip("".join(_CLOSERS)).endswith(_SENTENCE_END)
 
 
-def _reflow(lines: list[str]) -> list[str]:
-    """Join PDF layout lines back into paragraphs: a full-width line not ending a sentence continues."""
-    if not lines:
-        return lines
-    width = sorted(len(x) for x in lines)[int(0.9 * (len(lines) - 1))]
-    out: list[str] = []
-    joining = False
-    for line in lines:
-        line = line.strip()
-        if joining and out:
-            out[-1] += line
-        else:
-            out.append(line)
-        joining = len(line) >= 0.85 * width and not _ends_sentence(line)
+class _Line(NamedTuple):
+    """A layout line of a PDF page: its text, where its first character starts (points), how far that is
+    right of the text edge of its page or column (a paragraph's first line may be indented), its height and
+    the space above it (None at the top of a page or column: the line above is elsewhere)."""
+
+    text: str
+    x0: float = 0.0
+    x1: float = 0.0
+    indent: float = 0.0
+    height: float = 0.0
+    space: float | None = None
+
+
+def _char_width(lines: list[_Line]) -> float:
+    """The typical width of a character (points), from the lines' extents; 0 when unknown."""
+    widths = [(x.x1 - x.x0) / len(x.text) for x in lines if len(x.text) >= 8 and x.x1 > x.x0]
+    return float(np.median(widths)) if widths else 0.0
+
+
+def _marked(flags: list[bool | None], clear_ends: list[int]) -> bool:
+    """Whether a document marks its paragraphs so: the lines after its clear paragraph ends (a short line
+    ending a sentence) mostly carry the mark."""
+    after = [flags[i + 1] for i in clear_ends if flags[i + 1] is not None]
+    return len(after) >= 3 and sum(after) >= 0.6 * len(after)
+
+
+def _paragraph_starts(lines: list[_Line], full: list[bool]) -> list[bool | None]:
+    """Per line: True where it starts a paragraph, False where it does not, None where its layout does not
+    tell. Documents mark a paragraph by indenting its first line (Word's first-line indent, GB/T 9704's two
+    characters) or by space above it (a web page printed to PDF); a mark counts once the document is seen
+    to use it."""
+    em = _char_width(lines)
+    heights = [x.height for x in lines if x.height > 0]
+    spaces = [x.space for x in lines if x.space is not None and x.space >= 0]
+    if not em or not heights or not spaces:
+        return [None] * len(lines)
+    indented: list[bool | None] = [x.indent >= 1.2 * em for x in lines]
+    leading = Counter(round(x, 1) for x in spaces)  # between the lines of a paragraph: the least space two share
+    step = min((x for x, n in leading.items() if n >= 2), default=min(leading)) + 0.4 * float(np.median(heights))
+    spaced: list[bool | None] = [None if x.space is None else x.space > step for x in lines]
+    ends = [i for i in range(len(lines) - 1) if not full[i] and _ends_sentence(lines[i].text)]
+    use = [flags for flags in (indented, spaced) if _marked(flags, ends)]
+    if not use:
+        return [None] * len(lines)
+    out: list[bool | None] = []
+    for marks in zip(*use):
+        out.append(True if True in marks else None if None in marks else False)
     return out
 
 
-def _page_edges(pages: list[list[str]], page_number: re.Pattern, share: float) -> list[list[str]]:
+def _reflow(lines: list[_Line]) -> list[str]:
+    """Join PDF layout lines back into paragraphs.
+
+    A line after a short one starts a paragraph. After a full-width one, the layout decides where the
+    document marks its paragraphs (_paragraph_starts): a line that happens to end with 。 at the right margin
+    does not end its paragraph, and a heading that follows a full line without a sentence end
+    (五、推动…工作 / 社区治理经验篇7) is not glued to it. Elsewhere a full-width line not ending a sentence
+    continues."""
+    if not lines:
+        return []
+    lines = [x._replace(text=x.text.strip()) for x in lines]
+    width = sorted(len(x.text) for x in lines)[int(0.9 * (len(lines) - 1))]
+    full = [len(x.text) >= 0.85 * width for x in lines]
+    starts = _paragraph_starts(lines, full)
+    out = [lines[0].text]
+    for i in range(1, len(lines)):
+        start = starts[i] if starts[i] is not None else _ends_sentence(lines[i - 1].text)
+        if full[i - 1] and not start:
+            out[-1] += lines[i].text
+        else:
+            out.append(lines[i].text)
+    return out
+
+
+def _page_edges(pages: list[list[_Line]], page_number: re.Pattern, share: float) -> list[list[_Line]]:
     """Pages without their running headers and footers (a line at the top or bottom of `share` of the
     pages, digits aside: 乌鲁木齐市政府工作报告, — 3 —) and page numbers, so a paragraph that crosses a page
     break is joined again and no header becomes a heading of its own. The first page keeps its top lines."""
-    pages = [[x.strip() for x in page if x.strip()] for page in pages]
+    pages = [[x for x in page if x.text.strip()] for page in pages]
 
     edges = [set(range(min(_EDGE_LINES, len(page)))) | set(range(max(0, len(page) - _EDGE_LINES), len(page)))
              for page in pages]
     seen: Counter[str] = Counter()
     for page, edge in zip(pages, edges):
-        seen.update({_DIGITS.sub("#", page[i]) for i in edge})
+        seen.update({_DIGITS.sub("#", page[i].text.strip()) for i in edge})
     need = max(2, math.ceil(share * len(pages)))
     running = {key for key, n in seen.items() if n >= need} if len(pages) >= 2 else set()
 
     def dropped(k: int, i: int, line: str) -> bool:
         if i not in edges[k]:
             return False
+        line = line.strip()
         if page_number.fullmatch(line):
             return True
         # the top of the first page keeps its lines: a header there is also the document's title line
         return _DIGITS.sub("#", line) in running and not (k == 0 and i < _EDGE_LINES)
 
-    return [[line for i, line in enumerate(page) if not dropped(k, i, line)] for k, page in enumerate(pages)]
+    out = []
+    for k, page in enumerate(pages):
+        gone = [dropped(k, i, line.text) for i, line in enumerate(page)]
+        # the space above a line measures from the line before it only when that one stays
+        out.append([line._replace(space=None) if i and gone[i - 1] else line
+                    for i, line in enumerate(page) if not gone[i]])
+    return out
 
 
 def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[float, float] | None:
@@ -773,11 +837,26 @@ def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[flo
     return float(a), float(b)
 
 
-def _page_text(page, cfg: IngestConfig) -> str:
-    """A page's text; a two-column page column by column, each band of full-width rows where it stands."""
+def _box_lines(page, box: tuple[float, float, float, float] | None) -> list[_Line]:
+    """The layout lines of a page, or of one box of it, with their indent from the box's text edge (the
+    leftmost start shared by two lines: a stray line further left does not move it, and on a page of short
+    paragraphs most lines may be indented first lines) and the space above them."""
+    found = (page if box is None else page.crop(box)).extract_text_lines(return_chars=False)
+    found = [x for x in found if x["text"].strip()]
+    if not found:
+        return []
+    starts = Counter(round(x["x0"]) for x in found)
+    edge = min((x for x, n in starts.items() if n >= 2), default=min(starts))
+    return [_Line(x["text"], float(x["x0"]), float(x["x1"]), float(x["x0"]) - edge, float(x["bottom"] - x["top"]),
+                  float(x["top"] - found[i - 1]["bottom"]) if i else None)
+            for i, x in enumerate(found)]
+
+
+def _page_lines(page, cfg: IngestConfig) -> list[_Line]:
+    """A page's lines; a two-column page column by column, each band of full-width rows where it stands."""
     gap = _column_gap(page.chars, float(page.width), cfg)
     if gap is None:
-        return page.extract_text() or ""
+        return _box_lines(page, None)
     a, b = gap
     rows: dict[float, list[dict]] = {}
     for c in page.chars:
@@ -793,13 +872,14 @@ def _page_text(page, cfg: IngestConfig) -> str:
         else:
             bands.append((full, top, bottom))
     x0, top0, x1, bottom1 = page.bbox
-    out = []
+    out: list[_Line] = []
     for k, (full, top, bottom) in enumerate(bands):
         upper = top0 if k == 0 else (bands[k - 1][2] + top) / 2
         lower = bottom1 if k == len(bands) - 1 else (bottom + bands[k + 1][1]) / 2
         boxes = [(x0, upper, x1, lower)] if full else [(x0, upper, (a + b) / 2, lower), ((a + b) / 2, upper, x1, lower)]
-        out += [page.crop(box).extract_text() or "" for box in boxes]
-    return "\n".join(t for t in out if t)
+        for box in boxes:
+            out += _box_lines(page, box)
+    return out
 
 
 _GLYPH_CODE = re.compile(r"\(cid:\d+\)")
@@ -844,10 +924,10 @@ def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
                               "remove the password (e.g. qpdf --decrypt in.pdf out.pdf) and run again") from None
         raise IngestError("read", f"corrupt PDF ({type(cause).__name__}: {cause})",
                           "open it in a PDF viewer and save/print it again as PDF") from None
-    pages: list[list[str]] = []
+    pages: list[list[_Line]] = []
     try:
         for page in pdf.pages:
-            pages.append(_page_text(page, cfg).split("\n"))
+            pages.append(_page_lines(page, cfg))
         info = pdf.metadata or {}
     except Exception as exc:  # noqa: BLE001 - damaged page streams raise many types
         raise IngestError("extract", f"cannot extract text from page {len(pages) + 1} of the PDF "

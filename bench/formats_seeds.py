@@ -1,0 +1,146 @@
+"""The leave-one-file-out score of bench/loo_seeds.py with the seed files rendered in other formats.
+
+    .venv/bin/python bench/formats_seeds.py [--formats txt docx pdf html] [--out outputs/formats-seeds]
+
+Real collections arrive as Word files, PDFs and web pages, not as clean text: each seed file is rendered as
+  docx  one Word paragraph per line, the article headings (…篇N) in the Heading 1 style;
+  pdf   a typeset page (reportlab, the CID font STSong-Light): paragraphs broken into lines by width, the
+        first line indented two characters (as Word does it: a position, not spaces), no blank lines, a
+        running header and a page number on every page;
+  pdf-flush  the same with paragraphs not indented but set apart by space (a web page printed to PDF);
+  html  a web page: <title>, a navigation bar, one <p> per line, related links and a footer;
+then the pipeline runs on each rendered file with the labels of its seed excluded (as loo_seeds.py does),
+and the shared scorer reads the run with the labels' file names changed to the rendered ones. A format
+that scores below txt loses text or structure in ingest. Prints one score line per format.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from loo_seeds import SHARED, loo_run
+
+ARTICLE = re.compile(r"^.{0,20}篇\s*\d{1,2}$")
+
+
+def lines(path: Path) -> list[str]:
+    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def render_docx(src: Path, out: Path) -> None:
+    import docx
+
+    d = docx.Document()
+    for ln in lines(src):
+        (d.add_heading(ln, level=1) if ARTICLE.match(ln) else d.add_paragraph(ln))
+    d.save(out)
+
+
+def _wrap(text: str, first: float, rest: float, width) -> list[str]:
+    """Lines of a paragraph as a typesetter breaks them: as many characters as fit the measure (the first
+    line `first` points narrower for its indent)."""
+    out, line = [], ""
+    for ch in text:
+        if line and width(line + ch) > (first if not out else rest):
+            out.append(line)
+            line = ""
+        line += ch
+    return out + [line] if line else out
+
+
+def render_pdf(src: Path, out: Path, indent: bool = True) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    size, measure, left = 11, 420.0, 72.0
+
+    def width(s: str) -> float:
+        return pdfmetrics.stringWidth(s, "STSong-Light", size)
+
+    body = lines(src)
+    first = 2 * size if indent else 0
+    placed = []  # (x, space above in points, line)
+    for ln in body:
+        for k, part in enumerate(_wrap(ln, measure - first, measure, width)):
+            placed.append((left + (first if k == 0 else 0), 0 if indent or k else 8, part))
+    c = canvas.Canvas(str(out))
+    page, y = 0, 0.0
+    for x, above, ln in placed:
+        if page == 0 or y - above < 60:
+            if page:
+                c.showPage()
+            page += 1
+            c.setFont("STSong-Light", 9)
+            c.drawString(left, 800, body[0][:30])
+            c.drawString(290, 40, f"- {page} -")
+            c.setFont("STSong-Light", size)
+            y, above = 785.0, 0
+        y -= 15 + above
+        c.drawString(x, y, ln)
+    c.save()
+
+
+def render_html(src: Path, out: Path) -> None:
+    body = lines(src)
+    paras = "\n".join(f"<h2>{html.escape(ln)}</h2>" if ARTICLE.match(ln) else f"<p>{html.escape(ln)}</p>"
+                      for ln in body)
+    out.write_text(f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(body[0])}</title></head>
+<body><div class="nav"><a href="/">首页</a> &gt; <a href="/fanwen/">范文</a> &gt; <a href="/fanwen/zl/">治理</a></div>
+<div class="content"><article>{paras}</article></div>
+<div class="related"><h3>相关推荐</h3><ul><li><a href="/a/1.html">社区工作总结范文</a></li>
+<li><a href="/a/2.html">基层党建工作计划</a></li></ul></div>
+<div class="footer">Copyright © 2024 范文网 版权所有 京ICP备12345678号</div></body></html>""", encoding="utf-8")
+
+
+RENDER = {"docx": render_docx, "pdf": render_pdf, "html": render_html,
+          "pdf-flush": lambda src, out: render_pdf(src, out, indent=False)}
+
+
+def score(run: Path, labels: Path, suffix: str, work: Path) -> str:
+    """The scorer's last line on the run, the labels' file names given the rendered suffix."""
+    renamed = work / f"labels-{suffix}.jsonl"
+    with open(labels, encoding="utf-8") as src, open(renamed, "w", encoding="utf-8") as dst:
+        for line in src:
+            if line.strip():
+                unit = json.loads(line)
+                unit["doc"] = str(Path(unit["doc"]).with_suffix(f".{suffix}"))
+                dst.write(json.dumps(unit, ensure_ascii=False) + "\n")
+    res = subprocess.run([sys.executable, str(SHARED / "eval" / "score.py"), "--run", str(run), "--labels",
+                          str(renamed)], check=True, capture_output=True, text=True)
+    return res.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=Path, default=SHARED / "corpora" / "seeds")
+    ap.add_argument("--labels", type=Path, default=SHARED / "eval" / "dev_labels.jsonl")
+    ap.add_argument("--formats", nargs="+", default=["txt", *RENDER], choices=["txt", *RENDER])
+    ap.add_argument("--out", type=Path, default=Path("outputs/formats-seeds"))
+    args = ap.parse_args()
+    seeds = sorted(args.seeds.glob("*.txt"))
+    if not seeds:
+        sys.exit(f"no seed files (*.txt) in {args.seeds}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for fmt in args.formats:
+            folder = work / fmt
+            folder.mkdir()
+            rendered = []
+            for seed in seeds:
+                target = folder / (seed.name if fmt == "txt" else f"{seed.stem}.{fmt.split('-')[0]}")
+                (target.write_bytes(seed.read_bytes()) if fmt == "txt" else RENDER[fmt](seed, target))
+                rendered.append(target)
+            run = loo_run(rendered, args.out / fmt, work / f"runs-{fmt}", label_docs=[s.name for s in seeds])
+            print(f"{fmt:9s} {score(run, args.labels, fmt.split('-')[0], work)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
