@@ -100,8 +100,44 @@ def render_html(src: Path, out: Path) -> None:
 <div class="footer">Copyright © 2024 范文网 版权所有 京ICP备12345678号</div></body></html>""", encoding="utf-8")
 
 
+def render_html_br(src: Path, out: Path) -> None:
+    """An older page: the article one <div> whose paragraphs are <br> apart, inside a layout table."""
+    body = "<br>\n".join(html.escape(ln) for ln in lines(src))
+    out.write_text(f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<title>{html.escape(lines(src)[0])}_范文网</title></head><body><table width="960"><tr><td class="left">
+<a href="/">首页</a> | <a href="/fanwen/">范文</a></td><td><div id="content">{body}</div></td></tr></table>
+<p>Copyright 2024 范文网 All Rights Reserved</p></body></html>""", encoding="gb18030")
+
+
+def render_txt_encoded(src: Path, out: Path, encoding: str, traditional: bool = False) -> None:
+    """The text in a legacy encoding (GB18030; Big5 after conversion to traditional characters, as a
+    Taiwan or Hong Kong source would have it: a character Big5 lacks becomes ?)."""
+    text = src.read_text(encoding="utf-8")
+    if traditional:
+        import opencc
+
+        text = opencc.OpenCC("s2t").convert(text)
+    out.write_bytes(text.encode(encoding, errors="replace"))
+
+
+def render_txt_wrapped(src: Path, out: Path, width: int = 36) -> None:
+    """Plain text hard-wrapped at a fixed width, paragraphs a blank line apart (an e-mail, an export)."""
+    paras = [[ln[i:i + width] for i in range(0, len(ln), width)] for ln in lines(src)]
+    out.write_text("\n\n".join("\n".join(p) for p in paras) + "\n", encoding="utf-8")
+
+
+def render_md(src: Path, out: Path) -> None:
+    """Markdown: the article headings as ## headings, a front-matter block, paragraphs a blank line apart."""
+    body = "\n\n".join(f"## {ln}" if ARTICLE.match(ln) else ln for ln in lines(src))
+    out.write_text(f"---\ntitle: {lines(src)[0]}\n---\n\n{body}\n", encoding="utf-8")
+
+
 RENDER = {"docx": render_docx, "pdf": render_pdf, "html": render_html,
-          "pdf-flush": lambda src, out: render_pdf(src, out, indent=False)}
+          "pdf-flush": lambda src, out: render_pdf(src, out, indent=False),
+          "html-br": render_html_br, "md": render_md,
+          "txt-gb18030": lambda src, out: render_txt_encoded(src, out, "gb18030"),
+          "txt-big5": lambda src, out: render_txt_encoded(src, out, "big5hkscs", traditional=True),
+          "txt-wrapped": render_txt_wrapped}
 
 
 def score(run: Path, labels: Path, suffix: str, work: Path) -> str:
@@ -135,7 +171,7 @@ def main() -> None:
             folder.mkdir()
             rendered = []
             for seed in seeds:
-                target = folder / (seed.name if fmt == "txt" else f"{seed.stem}.{fmt.split('-')[0]}")
+                target = folder / f"{seed.stem}.{fmt.split('-')[0]}"
                 (target.write_bytes(seed.read_bytes()) if fmt == "txt" else RENDER[fmt](seed, target))
                 rendered.append(target)
             run = loo_run(rendered, args.out / fmt, work / f"runs-{fmt}", label_docs=[s.name for s in seeds])
