@@ -8,7 +8,13 @@ Real collections arrive as Word files, PDFs and web pages, not as clean text: ea
         first line indented two characters (as Word does it: a position, not spaces), no blank lines, a
         running header and a page number on every page;
   pdf-flush  the same with paragraphs not indented but set apart by space (a web page printed to PDF);
+  pdf-columns  the same in two columns (a journal's page);
   html  a web page: <title>, a navigation bar, one <p> per line, related links and a footer;
+  html-br  an older page in GB18030: one <div> of <br>-separated lines inside a layout table;
+  md    Markdown with front matter, the article headings as ## headings;
+  txt-gb18030, txt-big5  the text in legacy encodings (Big5 after conversion to traditional characters:
+        the 240 characters Big5 lacks become ?, which costs a little);
+  txt-wrapped  hard-wrapped at 36 characters, paragraphs a blank line apart;
 then the pipeline runs on each rendered file with the labels of its seed excluded (as loo_seeds.py does),
 and the shared scorer reads the run with the labels' file names changed to the rendered ones. A format
 that scores below txt loses text or structure in ingest. Prints one score line per format.
@@ -54,37 +60,40 @@ def _wrap(text: str, first: float, rest: float, width) -> list[str]:
     return out + [line] if line else out
 
 
-def render_pdf(src: Path, out: Path, indent: bool = True) -> None:
+def render_pdf(src: Path, out: Path, indent: bool = True, columns: int = 1) -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    size, measure, left = 11, 420.0, 72.0
+    size, left, gutter = (11, 72.0, 0.0) if columns == 1 else (9.5, 50.0, 24.0)
+    measure = (495.0 - gutter * (columns - 1)) / columns if columns > 1 else 420.0
 
     def width(s: str) -> float:
         return pdfmetrics.stringWidth(s, "STSong-Light", size)
 
     body = lines(src)
     first = 2 * size if indent else 0
-    placed = []  # (x, space above in points, line)
+    placed = []  # (x within the column, space above in points, line)
     for ln in body:
         for k, part in enumerate(_wrap(ln, measure - first, measure, width)):
-            placed.append((left + (first if k == 0 else 0), 0 if indent or k else 8, part))
+            placed.append((first if k == 0 else 0, 0 if indent or k else 8, part))
     c = canvas.Canvas(str(out))
-    page, y = 0, 0.0
+    page, column, y = 0, columns, 0.0
     for x, above, ln in placed:
         if page == 0 or y - above < 60:
-            if page:
-                c.showPage()
-            page += 1
-            c.setFont("STSong-Light", 9)
-            c.drawString(left, 800, body[0][:30])
-            c.drawString(290, 40, f"- {page} -")
-            c.setFont("STSong-Light", size)
+            column += 1
             y, above = 785.0, 0
-        y -= 15 + above
-        c.drawString(x, y, ln)
+            if column >= columns:
+                if page:
+                    c.showPage()
+                page, column = page + 1, 0
+                c.setFont("STSong-Light", 9)
+                c.drawString(left, 800, body[0][:30])
+                c.drawString(290, 40, f"- {page} -")
+                c.setFont("STSong-Light", size)
+        y -= 1.4 * size + above
+        c.drawString(left + column * (measure + gutter) + x, y, ln)
     c.save()
 
 
@@ -134,6 +143,7 @@ def render_md(src: Path, out: Path) -> None:
 
 RENDER = {"docx": render_docx, "pdf": render_pdf, "html": render_html,
           "pdf-flush": lambda src, out: render_pdf(src, out, indent=False),
+          "pdf-columns": lambda src, out: render_pdf(src, out, columns=2),
           "html-br": render_html_br, "md": render_md,
           "txt-gb18030": lambda src, out: render_txt_encoded(src, out, "gb18030"),
           "txt-big5": lambda src, out: render_txt_encoded(src, out, "big5hkscs", traditional=True),
@@ -175,7 +185,7 @@ def main() -> None:
                 (target.write_bytes(seed.read_bytes()) if fmt == "txt" else RENDER[fmt](seed, target))
                 rendered.append(target)
             run = loo_run(rendered, args.out / fmt, work / f"runs-{fmt}", label_docs=[s.name for s in seeds])
-            print(f"{fmt:9s} {score(run, args.labels, fmt.split('-')[0], work)}", flush=True)
+            print(f"{fmt:11s} {score(run, args.labels, fmt.split('-')[0], work)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -662,6 +662,26 @@ def test_two_column_pdf_is_read_column_by_column(tmp_path):
     assert art["text"].split("\n") == [left, right]
 
 
+def test_two_column_pdf_with_ragged_lines_is_read_column_by_column(tmp_path):
+    """A typeset column's line may end a little inside the gutter (a half-width comma after a full line):
+    few rows do, so the gutter is found, but such a row counted as running across both columns and was
+    read across them, interleaving the two columns' sentences."""
+    left = "社区是基层治理的基本单元。近年来各地推进网格化管理，建立网格党支部，居民参与明显增加。" * 4
+    right = "但也存在问题：社区行政负担过重，台账考核过多，社区工作者待遇偏低，队伍不稳定。" * 3
+    rows = [left[k:k + 22] for k in range(0, len(left), 22)]
+    rows = [row + "," if k % 5 == 2 and k < len(rows) - 1 else row for k, row in enumerate(rows)]  # ragged
+    path = tmp_path / "ragged.pdf"
+    c = _canvas(path)
+    c.setFont("STSong-Light", 10)
+    for k, row in enumerate(rows):
+        c.drawString(50, 760 - 15 * k, row)
+    for k in range(0, len(right), 22):
+        c.drawString(296, 760 - 15 * (k // 22), right[k:k + 22])
+    c.save()
+    (art,) = read(path).articles
+    assert art["text"].split("\n") == ["".join(rows), right]
+
+
 def test_one_column_pdf_with_short_and_right_aligned_lines_is_not_split(tmp_path):
     """Short lines (headings, paragraph ends) leave the right half empty on many rows, and a right-aligned
     signature sits right of the middle: neither makes a one-column page two columns."""

@@ -685,8 +685,9 @@ def _ends_sentence(line: str) -> bool:
 
 class _Line(NamedTuple):
     """A layout line of a PDF page: its text, where its first character starts (points), how far that is
-    right of the text edge of its page or column (a paragraph's first line may be indented), its height and
-    the space above it (None at the top of a page or column: the line above is elsewhere)."""
+    right of the text edge of its page or column (a paragraph's first line may be indented), how far its end
+    is left of the column's right edge (a paragraph's last line stops short), its height and the space above
+    it (None at the top of a page or column: the line above is elsewhere)."""
 
     text: str
     x0: float = 0.0
@@ -694,12 +695,23 @@ class _Line(NamedTuple):
     indent: float = 0.0
     height: float = 0.0
     space: float | None = None
+    short: float | None = None
 
 
 def _char_width(lines: list[_Line]) -> float:
     """The typical width of a character (points), from the lines' extents; 0 when unknown."""
     widths = [(x.x1 - x.x0) / len(x.text) for x in lines if len(x.text) >= 8 and x.x1 > x.x0]
     return float(np.median(widths)) if widths else 0.0
+
+
+def _full(lines: list[_Line]) -> list[bool]:
+    """Which lines run to the right edge of their column: by characters (85% of the longest lines'), or by
+    position where the layout is known (within two characters of the edge: an indented first line holds
+    fewer characters, a line of half-width digits and commas more; Chinese text breaks anywhere, but
+    punctuation may not start a line)."""
+    width = sorted(len(x.text) for x in lines)[int(0.9 * (len(lines) - 1))]
+    em = _char_width(lines)
+    return [len(x.text) >= 0.85 * width or (x.short is not None and x.short <= 2 * em) for x in lines]
 
 
 def _marked(flags: list[bool | None], clear_ends: list[int]) -> bool:
@@ -744,8 +756,7 @@ def _reflow(lines: list[_Line]) -> list[str]:
     if not lines:
         return []
     lines = [x._replace(text=x.text.strip()) for x in lines]
-    width = sorted(len(x.text) for x in lines)[int(0.9 * (len(lines) - 1))]
-    full = [len(x.text) >= 0.85 * width for x in lines]
+    full = _full(lines)
     starts = _paragraph_starts(lines, full)
     out = [lines[0].text]
     for i in range(1, len(lines)):
@@ -789,6 +800,14 @@ def _page_edges(pages: list[list[_Line]], page_number: re.Pattern, share: float)
     return out
 
 
+def _spans(x0, x1, a: float, b: float):
+    """Whether text from x0 to x1 reaches into the middle third of the gutter from a to b: a column's ragged
+    line may end a little inside the gutter (few rows do, so it still counts as free), a full-width row
+    runs across it."""
+    third = (b - a) / 3
+    return (x0 < b - third) & (x1 > a + third)
+
+
 def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[float, float] | None:
     """(left, right) x of the gutter between two text columns of a page, or None for one column.
 
@@ -818,7 +837,7 @@ def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[flo
     if b - a < cfg.pdf_column_gap:
         return None
     across = np.zeros(rows, dtype=bool)
-    across[row[(x0 < b) & (x1 > a)]] = True
+    across[row[_spans(x0, x1, a, b)]] = True
     left, right = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
     left[row[x1 <= a]] = True
     right[row[x0 >= b]] = True
@@ -840,15 +859,18 @@ def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[flo
 def _box_lines(page, box: tuple[float, float, float, float] | None) -> list[_Line]:
     """The layout lines of a page, or of one box of it, with their indent from the box's text edge (the
     leftmost start shared by two lines: a stray line further left does not move it, and on a page of short
-    paragraphs most lines may be indented first lines) and the space above them."""
+    paragraphs most lines may be indented first lines), how short of its right edge they stop (the 90th
+    percentile of their ends, where the box holds three lines or more) and the space above them."""
     found = (page if box is None else page.crop(box)).extract_text_lines(return_chars=False)
     found = [x for x in found if x["text"].strip()]
     if not found:
         return []
     starts = Counter(round(x["x0"]) for x in found)
     edge = min((x for x, n in starts.items() if n >= 2), default=min(starts))
+    right = float(np.percentile([x["x1"] for x in found], 90)) if len(found) >= 3 else None
     return [_Line(x["text"], float(x["x0"]), float(x["x1"]), float(x["x0"]) - edge, float(x["bottom"] - x["top"]),
-                  float(x["top"] - found[i - 1]["bottom"]) if i else None)
+                  float(x["top"] - found[i - 1]["bottom"]) if i else None,
+                  None if right is None else max(0.0, right - float(x["x1"])))
             for i, x in enumerate(found)]
 
 
@@ -865,7 +887,7 @@ def _page_lines(page, cfg: IngestConfig) -> list[_Line]:
     bands: list[tuple[bool, float, float]] = []  # (full width, top, bottom)
     for key in sorted(rows):
         chars = rows[key]
-        full = any(c["x0"] < b and c["x1"] > a for c in chars)
+        full = any(_spans(c["x0"], c["x1"], a, b) for c in chars)
         top, bottom = min(c["top"] for c in chars), max(c["bottom"] for c in chars)
         if bands and bands[-1][0] == full:
             bands[-1] = (full, bands[-1][1], max(bands[-1][2], bottom))
