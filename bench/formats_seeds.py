@@ -11,10 +11,14 @@ Real collections arrive as Word files, PDFs and web pages, not as clean text: ea
   pdf-columns  the same in two columns (a journal's page);
   html  a web page: <title>, a navigation bar, one <p> per line, related links and a footer;
   html-br  an older page in GB18030: one <div> of <br>-separated lines inside a layout table;
+  html-cms  a government site's page: menus, a column of 30 links, the text in the CMS's editor <div> as
+        indented <p style> paragraphs, the article headings centred in <strong>, a share bar, a footer;
   md    Markdown with front matter, the article headings as ## headings;
   txt-gb18030, txt-big5  the text in legacy encodings (Big5 after conversion to traditional characters:
         the 240 characters Big5 lacks become ?, which costs a little);
   txt-wrapped  hard-wrapped at 36 characters, paragraphs a blank line apart;
+  txt-indented  hard-wrapped at 36 characters, no blank lines, first lines indented by two ideographic spaces;
+  docx-wrapped  a Word file pasted from a PDF: each line of 36 characters a paragraph of its own;
 then the pipeline runs on each rendered file with the labels of its seed excluded (as loo_seeds.py does),
 and the shared scorer reads the run with the labels' file names changed to the rendered ones. A format
 that scores below txt loses text or structure in ingest. Prints one score line per format.
@@ -118,6 +122,23 @@ def render_html_br(src: Path, out: Path) -> None:
 <p>Copyright 2024 范文网 All Rights Reserved</p></body></html>""", encoding="gb18030")
 
 
+def render_html_cms(src: Path, out: Path) -> None:
+    """A government site's article page: a header and a column of links, the text in the CMS's editor <div>
+    with indented <p style> paragraphs, headings as <p><strong>, a share bar and a long footer."""
+    body = lines(src)
+    paras = "\n".join(f'<p style="text-align:center"><strong>{html.escape(ln)}</strong></p>' if ARTICLE.match(ln)
+                      else f'<p style="text-indent:2em">{html.escape(ln)}</p>' for ln in body)
+    links = "".join(f'<li><a href="/xxgk/{k}.html">政务公开栏目{k}</a></li>' for k in range(30))
+    out.write_text(f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(body[0])}-某市人民政府</title>
+</head><body><div class="header"><img src="/logo.png" alt="某市人民政府"><ul class="menu"><li>首页</li><li>政务公开</li>
+<li>政务服务</li><li>互动交流</li></ul></div><div class="main"><div class="sidebar"><ul>{links}</ul></div>
+<div class="article"><h1 class="title">{html.escape(body[0])}</h1><div class="info">发布时间：2024-04-29 来源：市民政局
+浏览次数：1234 字号：[大 中 小]</div><div class="TRS_Editor">{paras}</div>
+<div class="share">分享到：微信 微博 【打印本页】【关闭窗口】</div></div></div><div class="footer">主办单位：某市人民政府办公室
+承办单位：某市大数据中心 网站标识码：1234000001 京ICP备12345678号 京公网安备11010502000001号</div></body></html>""",
+                   encoding="utf-8")
+
+
 def render_txt_encoded(src: Path, out: Path, encoding: str, traditional: bool = False) -> None:
     """The text in a legacy encoding (GB18030; Big5 after conversion to traditional characters, as a
     Taiwan or Hong Kong source would have it: a character Big5 lacks becomes ?)."""
@@ -135,6 +156,27 @@ def render_txt_wrapped(src: Path, out: Path, width: int = 36) -> None:
     out.write_text("\n\n".join("\n".join(p) for p in paras) + "\n", encoding="utf-8")
 
 
+def render_txt_indented(src: Path, out: Path, width: int = 36) -> None:
+    """Plain text hard-wrapped at a fixed width, no blank lines, each paragraph's first line indented by two
+    ideographic spaces (a text export of a typeset document)."""
+    rows = []
+    for ln in lines(src):
+        ln = "\u3000\u3000" + ln
+        rows += [ln[i:i + width] for i in range(0, len(ln), width)]
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def render_docx_wrapped(src: Path, out: Path, width: int = 36) -> None:
+    """A Word file pasted from a PDF: every layout line its own paragraph."""
+    import docx
+
+    d = docx.Document()
+    for ln in lines(src):
+        for i in range(0, len(ln), width):
+            d.add_paragraph(ln[i:i + width])
+    d.save(out)
+
+
 def render_md(src: Path, out: Path) -> None:
     """Markdown: the article headings as ## headings, a front-matter block, paragraphs a blank line apart."""
     body = "\n\n".join(f"## {ln}" if ARTICLE.match(ln) else ln for ln in lines(src))
@@ -144,10 +186,11 @@ def render_md(src: Path, out: Path) -> None:
 RENDER = {"docx": render_docx, "pdf": render_pdf, "html": render_html,
           "pdf-flush": lambda src, out: render_pdf(src, out, indent=False),
           "pdf-columns": lambda src, out: render_pdf(src, out, columns=2),
-          "html-br": render_html_br, "md": render_md,
+          "html-br": render_html_br, "html-cms": render_html_cms, "md": render_md,
           "txt-gb18030": lambda src, out: render_txt_encoded(src, out, "gb18030"),
           "txt-big5": lambda src, out: render_txt_encoded(src, out, "big5hkscs", traditional=True),
-          "txt-wrapped": render_txt_wrapped}
+          "txt-wrapped": render_txt_wrapped, "txt-indented": render_txt_indented,
+          "docx-wrapped": render_docx_wrapped}
 
 
 def score(run: Path, labels: Path, suffix: str, work: Path) -> str:

@@ -523,6 +523,12 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     return "\n".join(out)
 
 
+def is_hard_wrapped(text: str, cfg: StructureConfig) -> bool:
+    """Whether the text was cut into lines of one width (_wrap_width): a Word file pasted from a PDF holds
+    each layout line as a paragraph of its own."""
+    return math.isfinite(_wrap_width(text.split("\n"), rules(cfg).plain_max))
+
+
 def _heading_sized(line: str, r: _Rules) -> bool:
     """Whether a line is of a plain heading's size (at most plain_max characters, at least min_han of them
     Chinese); one longer is a body line, one with fewer Chinese characters a fragment (和)."""

@@ -249,6 +249,29 @@ def _xml(fragment: str):
     return parse_xml(fragment if W_NS in fragment else fragment.replace(">", f" {W_NS}>", 1))
 
 
+@pytest.mark.skipif(not (SHARED / "corpora" / "seeds").exists(), reason="shared corpora not available")
+def test_a_word_file_pasted_from_a_pdf_is_joined_and_a_typed_one_is_not(tmp_path):
+    """Pasted from a PDF, every layout line of a seed article is a Word paragraph of its own (36 characters):
+    its sentences broke at each line. Such a hard-wrapped text is joined as plain text is; a typed Word file,
+    whose headings have no end mark (以加强“城中村”党建为核心，将基层党建与基层自治结合起来) and whose paragraphs
+    are one each, is left as it is."""
+    import docx
+
+    text = (SHARED / "corpora" / "seeds" / "000_db4ec482fa6dddea.txt").read_text(encoding="utf-8")
+    paras = [ln.strip() for ln in text.split("\n")[80:200] if ln.strip() and "篇" not in ln][:12]
+    pasted, typed = docx.Document(), docx.Document()
+    for para in paras:
+        typed.add_paragraph(para)
+        for k in range(0, len(para), 36):
+            pasted.add_paragraph(para[k:k + 36])
+    pasted.save(tmp_path / "pasted.docx")
+    typed.save(tmp_path / "typed.docx")
+    expected = [normalize(para) for para in paras]
+    assert read(tmp_path / "typed.docx").articles[0]["text"].split("\n") == expected
+    joined = read(tmp_path / "pasted.docx").articles[0]["text"].split("\n")
+    assert len(joined) <= len(paras) and "".join(joined) == "".join(expected)
+
+
 def test_docx_text_as_word_shows_it(tmp_path):
     """Tracked insertions, content controls (block and inline), smart tags and text boxes are the
     document's text; tracked deletions and a text box's VML copy are not (python-docx's Paragraph.text

@@ -12,14 +12,14 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.config import Config
 from pipeline.ingest import compilation, formats, metadata
 from pipeline.ingest.boilerplate import chrome_sample, cleaner, repeated_lines
 from pipeline.ingest.formats import IngestError
 from pipeline.ingest.normalize import IDEOGRAPH, normalize
-from pipeline.structure import join_broken_lines
+from pipeline.structure import is_hard_wrapped, join_broken_lines
 
 _FORMAT_NAMES = {".htm": "html"}
 _COLLECTIONS = (".csv", ".jsonl", ".xlsx")
@@ -202,7 +202,7 @@ def _read(path: Path, root: Path, rel: str, cfg: Config, chrome: frozenset[str])
     names = _names(path, root)
     top = _top_folder(names, root, path)
     is_collection = path.suffix.lower() in _COLLECTIONS
-    join = path.suffix.lower() in {e.lower() for e in cfg.ingest.join_broken_lines}
+    join = _join_mode(path.suffix.lower(), cfg)
     blank = 0
     while extracted.units:
         unit = extracted.units.pop(0)
@@ -263,8 +263,19 @@ def _top_folder(names: list[str], root: Path, path: Path) -> str | None:
     return names[1] if len(names) > 2 and root != path and root.name else (names[0] if len(names) > 1 else None)
 
 
+JoinMode = Literal["always", "wrapped", "never"]
+
+
+def _join_mode(suffix: str, cfg: Config) -> JoinMode:
+    """When a format's line breaks inside a sentence are removed: always (plain text, ingest.join_broken_lines),
+    where the text is hard-wrapped (word processors, web pages: ingest.join_wrapped_lines), or never."""
+    if suffix in {e.lower() for e in cfg.ingest.join_broken_lines}:
+        return "always"
+    return "wrapped" if suffix in {e.lower() for e in cfg.ingest.join_wrapped_lines} else "never"
+
+
 def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, cfg: Config,
-              chrome: frozenset[str], split: bool, join: bool) -> list[dict[str, Any]]:
+              chrome: frozenset[str], split: bool, join: JoinMode) -> list[dict[str, Any]]:
     """Metadata from the head, compilation split, boilerplate removal, broken lines joined (join), titles."""
     clean = cleaner(cfg.boilerplate.model_dump_json())
     head = metadata.head_lines(text, cfg.ingest.head_lines)
@@ -286,7 +297,7 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
         title = metadata.clean_title(title, cfg.ingest.title_noise, cfg.ingest.title_placeholders) if title else None
         body_head = metadata.head_lines(body, cfg.ingest.head_lines)
         cleaned = clean.clean(body, chrome, title)
-        if join:
+        if join == "always" or (join == "wrapped" and is_hard_wrapped(cleaned, cfg.structure)):
             cleaned = join_broken_lines(cleaned, cfg.structure)
         if not title:
             found = metadata.title_line(cleaned, cfg.ingest.title_skip)
