@@ -19,6 +19,9 @@ Real collections arrive as Word files, PDFs and web pages, not as clean text: ea
   txt-wrapped  hard-wrapped at 36 characters, paragraphs a blank line apart;
   txt-indented  hard-wrapped at 36 characters, no blank lines, first lines indented by two ideographic spaces;
   docx-wrapped  a Word file pasted from a PDF: each line of 36 characters a paragraph of its own;
+  doc, rtf, odt  the docx saved by LibreOffice in these formats (skipped without soffice);
+  pdf-office  the docx printed to PDF by LibreOffice (its own line breaking, justification and fonts);
+  pdf-official  the same with an official document's body style: 16-point, justified, first lines indented;
 then the pipeline runs on each rendered file with the labels of its seed excluded (as loo_seeds.py does),
 and the shared scorer reads the run with the labels' file names changed to the rendered ones. A format
 that scores below txt loses text or structure in ingest. Prints one score line per format.
@@ -29,6 +32,7 @@ import argparse
 import html
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,10 +47,18 @@ def lines(path: Path) -> list[str]:
     return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
-def render_docx(src: Path, out: Path) -> None:
+def render_docx(src: Path, out: Path, official: bool = False) -> None:
     import docx
 
     d = docx.Document()
+    if official:  # GB/T 9704's body: 16-point type, justified, first lines indented two characters, no spacing
+        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        from docx.shared import Pt
+
+        fmt = d.styles["Normal"].paragraph_format
+        d.styles["Normal"].font.size = Pt(16)
+        fmt.first_line_indent, fmt.alignment = Pt(32), WD_ALIGN_PARAGRAPH.JUSTIFY
+        fmt.space_before = fmt.space_after = Pt(0)
     for ln in lines(src):
         (d.add_heading(ln, level=1) if ARTICLE.match(ln) else d.add_paragraph(ln))
     d.save(out)
@@ -177,6 +189,20 @@ def render_docx_wrapped(src: Path, out: Path, width: int = 36) -> None:
     d.save(out)
 
 
+def render_office(src: Path, out: Path, official: bool = False) -> None:
+    """The docx rendering saved by LibreOffice as .doc (Word 97-2003), .rtf or .odt (Debian's
+    libreoffice-writer-nogui; these formats are skipped where soffice is not installed)."""
+    if shutil.which("soffice") is None:
+        raise FileNotFoundError("soffice (apt-get install libreoffice-writer-nogui) renders doc, rtf and odt")
+    docx_path = out.with_suffix(".tmp.docx")
+    render_docx(src, docx_path, official)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["soffice", "--headless", "--convert-to", out.suffix.lstrip("."), "--outdir", tmp,
+                        str(docx_path)], check=True, capture_output=True, timeout=300)
+        shutil.move(next(Path(tmp).iterdir()), out)
+    docx_path.unlink()
+
+
 def render_md(src: Path, out: Path) -> None:
     """Markdown: the article headings as ## headings, a front-matter block, paragraphs a blank line apart."""
     body = "\n\n".join(f"## {ln}" if ARTICLE.match(ln) else ln for ln in lines(src))
@@ -190,7 +216,8 @@ RENDER = {"docx": render_docx, "pdf": render_pdf, "html": render_html,
           "txt-gb18030": lambda src, out: render_txt_encoded(src, out, "gb18030"),
           "txt-big5": lambda src, out: render_txt_encoded(src, out, "big5hkscs", traditional=True),
           "txt-wrapped": render_txt_wrapped, "txt-indented": render_txt_indented,
-          "docx-wrapped": render_docx_wrapped}
+          "docx-wrapped": render_docx_wrapped, "doc": render_office, "rtf": render_office, "odt": render_office,
+          "pdf-office": render_office, "pdf-official": lambda src, out: render_office(src, out, official=True)}
 
 
 def score(run: Path, labels: Path, suffix: str, work: Path) -> str:
@@ -223,10 +250,14 @@ def main() -> None:
             folder = work / fmt
             folder.mkdir()
             rendered = []
-            for seed in seeds:
-                target = folder / f"{seed.stem}.{fmt.split('-')[0]}"
-                (target.write_bytes(seed.read_bytes()) if fmt == "txt" else RENDER[fmt](seed, target))
-                rendered.append(target)
+            try:
+                for seed in seeds:
+                    target = folder / f"{seed.stem}.{fmt.split('-')[0]}"
+                    (target.write_bytes(seed.read_bytes()) if fmt == "txt" else RENDER[fmt](seed, target))
+                    rendered.append(target)
+            except FileNotFoundError as exc:
+                print(f"{fmt:11s} skipped: {exc}", flush=True)
+                continue
             run = loo_run(rendered, args.out / fmt, work / f"runs-{fmt}", label_docs=[s.name for s in seeds])
             print(f"{fmt:11s} {score(run, args.labels, fmt.split('-')[0], work)}", flush=True)
 
