@@ -172,6 +172,9 @@ class IngestConfig(Strict):
         r"[-—–－_\s]*(?:第\s*)?\d{1,4}\s*页?(?:\s*[/／]\s*\d{1,4}|\s*共\s*\d{1,4}\s*页)?[-—–－_\s]*"
         r"|(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?",
         description="regex (whole line, any case): a page number at the top or bottom of a PDF page, dropped")
+    pdf_word_gap: float = Field(0.3, gt=0, le=2, description="a gap between two characters of a PDF line wider than "
+                                "this share of their size is a space (pdfplumber's x_tolerance_ratio): Word and "
+                                "LibreOffice set a fifth of an em between Chinese and digits (2023 年), which is no space")
     pdf_running_share: float = Field(0.5, gt=0, le=1, description="a line at the top or bottom of this share of "
                                      "a PDF's pages (digits aside) is a running header or footer, dropped")
     unsupported: dict[str, str] = Field(

@@ -856,12 +856,13 @@ def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[flo
     return float(a), float(b)
 
 
-def _box_lines(page, box: tuple[float, float, float, float] | None) -> list[_Line]:
+def _box_lines(page, box: tuple[float, float, float, float] | None, word_gap: float) -> list[_Line]:
     """The layout lines of a page, or of one box of it, with their indent from the box's text edge (the
     leftmost start shared by two lines: a stray line further left does not move it, and on a page of short
     paragraphs most lines may be indented first lines), how short of its right edge they stop (the 90th
     percentile of their ends, where the box holds three lines or more) and the space above them."""
-    found = (page if box is None else page.crop(box)).extract_text_lines(return_chars=False)
+    found = (page if box is None else page.crop(box)).extract_text_lines(return_chars=False,
+                                                                        x_tolerance_ratio=word_gap)
     found = [x for x in found if x["text"].strip()]
     if not found:
         return []
@@ -878,7 +879,7 @@ def _page_lines(page, cfg: IngestConfig) -> list[_Line]:
     """A page's lines; a two-column page column by column, each band of full-width rows where it stands."""
     gap = _column_gap(page.chars, float(page.width), cfg)
     if gap is None:
-        return _box_lines(page, None)
+        return _box_lines(page, None, cfg.pdf_word_gap)
     a, b = gap
     rows: dict[float, list[dict]] = {}
     for c in page.chars:
@@ -900,7 +901,7 @@ def _page_lines(page, cfg: IngestConfig) -> list[_Line]:
         lower = bottom1 if k == len(bands) - 1 else (bottom + bands[k + 1][1]) / 2
         boxes = [(x0, upper, x1, lower)] if full else [(x0, upper, (a + b) / 2, lower), ((a + b) / 2, upper, x1, lower)]
         for box in boxes:
-            out += _box_lines(page, box)
+            out += _box_lines(page, box, cfg.pdf_word_gap)
     return out
 
 
