@@ -175,6 +175,9 @@ class IngestConfig(Strict):
     pdf_word_gap: float = Field(0.3, gt=0, le=2, description="a gap between two characters of a PDF line wider than "
                                 "this share of their size is a space (pdfplumber's x_tolerance_ratio): Word and "
                                 "LibreOffice set a fifth of an em between Chinese and digits (2023 年), which is no space")
+    pdf_footnote_size: float = Field(0.85, gt=0, le=1, description="PDF lines below a page's last body line set in "
+                                     "type under this share of the body's height are footnotes: moved to the end "
+                                     "of the text, so a paragraph that runs on to the next page is one again")
     pdf_running_share: float = Field(0.5, gt=0, le=1, description="a line at the top or bottom of this share of "
                                      "a PDF's pages (digits aside) is a running header or footer, dropped")
     unsupported: dict[str, str] = Field(

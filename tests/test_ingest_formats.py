@@ -705,6 +705,28 @@ def test_two_column_pdf_with_ragged_lines_is_read_column_by_column(tmp_path):
     assert art["text"].split("\n") == ["".join(rows), right]
 
 
+def test_pdf_footnotes_go_to_the_end_and_a_paragraph_across_pages_is_whole(tmp_path):
+    """An essay's footnote, in smaller type under the last body line of its page, sat between the two halves
+    of a paragraph that runs on to the next page: the paragraph broke there and its rest was joined to the
+    note. Footnotes now follow the text."""
+    para = ("社区是基层治理的基本单元，近年来各地推进网格化管理①，建立网格党支部一千一百个，居民参与明显增加。"
+            "但社区行政负担过重，台账考核过多，社区工作者待遇偏低，队伍不稳定。")
+    note = "①参见《关于加强基层治理体系和治理能力现代化建设的意见》。"
+    path = tmp_path / "essay.pdf"
+    c = _canvas(path)
+    rows = [para[k:k + 20] for k in range(0, len(para), 20)]
+    for page, lines in enumerate((rows[:3], rows[3:])):
+        c.setFont("STSong-Light", 12)
+        for k, line in enumerate(lines):
+            c.drawString(60 + (24 if page == 0 and k == 0 else 0), 780 - 18 * k, line)
+        if page == 0:
+            c.setFont("STSong-Light", 8)
+            c.drawString(60, 90, note)
+        c.showPage()
+    c.save()
+    assert read(path).articles[0]["text"].split("\n") == [para, note]
+
+
 def test_pdf_autospace_between_chinese_and_digits_is_no_space(tmp_path):
     """Word and LibreOffice set a fifth of an em between Chinese and digits; pdfplumber's fixed 3-point
     tolerance made it a space in 16-point type (2023 年, 2000 张), so years, counts and targets were not seen

@@ -808,6 +808,26 @@ def _spans(x0, x1, a: float, b: float):
     return (x0 < b - third) & (x1 > a + third)
 
 
+def _footnotes(pages: list[list[_Line]], size: float) -> tuple[list[list[_Line]], list[_Line]]:
+    """The pages without their footnotes, and the footnotes in page order. A footnote is set in smaller
+    type (height under `size` of the body's, the commonest line height) below the last body line of its
+    page; left in place, it broke a paragraph that runs on to the next page, whose rest joined the note."""
+    heights = Counter(round(x.height, 1) for page in pages for x in page if x.height > 0)
+    if not heights:
+        return pages, []
+    small = heights.most_common(1)[0][0] * size
+    body, notes = [], []
+    for page in pages:
+        last = max((i for i, x in enumerate(page) if x.height >= small), default=-1)
+        tail = page[last + 1:]
+        if last >= 0 and tail and all(0 < x.height < small for x in tail):
+            body.append(page[:last + 1])
+            notes += tail
+        else:
+            body.append(page)
+    return body, notes
+
+
 def _column_gap(chars: list[dict], width: float, cfg: IngestConfig) -> tuple[float, float] | None:
     """(left, right) x of the gutter between two text columns of a page, or None for one column.
 
@@ -959,7 +979,8 @@ def read_pdf(data: bytes, cfg: IngestConfig) -> Extracted:
     finally:
         _close_pdf(pdf)
     page_number = re.compile(cfg.pdf_page_number, re.I)
-    text = "\n".join(_reflow([line for page in _page_edges(pages, page_number, cfg.pdf_running_share) for line in page]))
+    body, notes = _footnotes(_page_edges(pages, page_number, cfg.pdf_running_share), cfg.pdf_footnote_size)
+    text = "\n".join(_reflow([line for page in body for line in page]) + _reflow(notes))
     if not text.strip():
         raise IngestError("extract", f"the PDF has no text layer ({len(pages)} pages, scanned images only?)",
                           "run OCR first (e.g. ocrmypdf -l chi_sim in.pdf out.pdf) and ingest the result")
