@@ -704,14 +704,22 @@ def _char_width(lines: list[_Line]) -> float:
     return float(np.median(widths)) if widths else 0.0
 
 
-def _full(lines: list[_Line]) -> list[bool]:
-    """Which lines run to the right edge of their column: by characters (85% of the longest lines'), or by
-    position where the layout is known (within two characters of the edge: an indented first line holds
-    fewer characters, a line of half-width digits and commas more; Chinese text breaks anywhere, but
-    punctuation may not start a line)."""
+def _dense(lines: list[_Line]) -> list[bool]:
+    """Which lines are written text, characters side by side (the line's height is about an em); a table's
+    row spans its columns with gaps between the cells: it is no line of a paragraph, and it neither joins
+    the line above nor takes the one below (its rows had been joined into one)."""
+    return [not x.height or x.x1 - x.x0 <= 1.3 * x.height * len(x.text) for x in lines]
+
+
+def _full(lines: list[_Line], dense: list[bool]) -> list[bool]:
+    """Which lines of text run to the right edge of their column: by characters (85% of the longest
+    lines'), or by position where the layout is known (within two characters of the edge: an indented first
+    line holds fewer characters, a line of half-width digits and commas more; Chinese text breaks anywhere,
+    but punctuation may not start a line)."""
     width = sorted(len(x.text) for x in lines)[int(0.9 * (len(lines) - 1))]
     em = _char_width(lines)
-    return [len(x.text) >= 0.85 * width or (x.short is not None and x.short <= 2 * em) for x in lines]
+    return [d and (len(x.text) >= 0.85 * width or (x.short is not None and x.short <= 2 * em))
+            for x, d in zip(lines, dense)]
 
 
 def _marked(flags: list[bool | None], clear_ends: list[int]) -> bool:
@@ -756,12 +764,13 @@ def _reflow(lines: list[_Line]) -> list[str]:
     if not lines:
         return []
     lines = [x._replace(text=x.text.strip()) for x in lines]
-    full = _full(lines)
+    dense = _dense(lines)
+    full = _full(lines, dense)
     starts = _paragraph_starts(lines, full)
     out = [lines[0].text]
     for i in range(1, len(lines)):
         start = starts[i] if starts[i] is not None else _ends_sentence(lines[i - 1].text)
-        if full[i - 1] and not start:
+        if full[i - 1] and dense[i] and not start:
             out[-1] += lines[i].text
         else:
             out.append(lines[i].text)

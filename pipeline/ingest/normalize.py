@@ -29,6 +29,8 @@ CJK = "\u2e80-\u2fff\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\
 IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _CJK_CHAR = re.compile(f"[{CJK}]")
 _SPACE_RUN = re.compile(r"[ \t]+")
+_NUMERIC = frozenset("0123456789%")  # a space between these and CJK is typeset spacing too (3.7 万人, 5% 左右)
+_SECTION_NUMBER = re.compile(r"(?:^|\n)[0-9.]{1,3}$")  # … but not after a line's section number (1 总则, 3.2 职责)
 _BLANKS = re.compile(r"\n{3,}")
 # str.translate on a whole text is slow (a dict lookup per character); runs of the few characters that
 # need it are rare, so find them with a regex and translate only those.
@@ -105,13 +107,18 @@ def to_simplified(text: str, check: bool = True) -> str:
 
 def _space(text: str, m: re.Match) -> str:
     s, e = m.span()
-    if 0 < s and e < len(text) and _CJK_CHAR.match(text, s - 1) and _CJK_CHAR.match(text, e):
-        return ""
+    if 0 < s and e < len(text):
+        left, right = _CJK_CHAR.match(text, s - 1), _CJK_CHAR.match(text, e)
+        if (left and right) or (left and text[e] in _NUMERIC) or (
+                right and text[s - 1] in _NUMERIC and not _SECTION_NUMBER.search(text, 0, s)):
+            return ""
     return " "
 
 
 def collapse_whitespace(text: str) -> str:
-    """Spaces between CJK characters removed, other runs -> one space, lines stripped, <= 1 blank line."""
+    """Spaces between CJK characters, and between them and numbers (2023 年, 3.7 万人, 5% 左右: typeset spacing,
+    which hid years and counts) removed, except after a line's section number (1 总则); other runs -> one
+    space (GDP 增长), lines stripped, <= 1 blank line."""
     if " " in text or "\t" in text:
         text = _SPACE_RUN.sub(functools.partial(_space, text), text)
         text = text.replace(" \n", "\n").replace("\n ", "\n")
