@@ -19,6 +19,8 @@ Real collections arrive as Word files, PDFs and web pages, not as clean text: ea
   txt-wrapped  hard-wrapped at 36 characters, paragraphs a blank line apart;
   txt-indented  hard-wrapped at 36 characters, no blank lines, first lines indented by two ideographic spaces;
   docx-wrapped  a Word file pasted from a PDF: each line of 36 characters a paragraph of its own;
+  txt-pdftotext  the pdf rendering turned back into text by poppler's pdftotext (header, page numbers, form
+        feeds; skipped without pdftotext);
   doc, rtf, odt  the docx saved by LibreOffice in these formats (skipped without soffice);
   pdf-office  the docx printed to PDF by LibreOffice (its own line breaking, justification and fonts);
   pdf-official  the same with an official document's body style: 16-point, justified, first lines indented;
@@ -203,6 +205,17 @@ def render_office(src: Path, out: Path, official: bool = False) -> None:
     docx_path.unlink()
 
 
+def render_txt_pdftotext(src: Path, out: Path) -> None:
+    """The typeset PDF (render_pdf) turned back into text by poppler's pdftotext, as many collections are
+    built: layout lines, a running header, page numbers and form feeds (skipped without pdftotext)."""
+    if shutil.which("pdftotext") is None:
+        raise FileNotFoundError("pdftotext (apt-get install poppler-utils) renders txt-pdftotext")
+    pdf = out.with_suffix(".tmp.pdf")
+    render_pdf(src, pdf)
+    subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), str(out)], check=True, capture_output=True, timeout=300)
+    pdf.unlink()
+
+
 def render_md(src: Path, out: Path) -> None:
     """Markdown: the article headings as ## headings, a front-matter block, paragraphs a blank line apart."""
     body = "\n\n".join(f"## {ln}" if ARTICLE.match(ln) else ln for ln in lines(src))
@@ -217,7 +230,7 @@ RENDER = {"docx": render_docx, "pdf": render_pdf, "html": render_html,
           "txt-big5": lambda src, out: render_txt_encoded(src, out, "big5hkscs", traditional=True),
           "txt-wrapped": render_txt_wrapped, "txt-indented": render_txt_indented,
           "docx-wrapped": render_docx_wrapped, "doc": render_office, "rtf": render_office, "odt": render_office,
-          "pdf-office": render_office, "pdf-official": lambda src, out: render_office(src, out, official=True)}
+          "pdf-office": render_office, "txt-pdftotext": render_txt_pdftotext, "pdf-official": lambda src, out: render_office(src, out, official=True)}
 
 
 def score(run: Path, labels: Path, suffix: str, work: Path) -> str:

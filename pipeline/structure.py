@@ -501,7 +501,7 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     if not r.line_ends or "\n" not in text:
         return text
     lines = text.split("\n")
-    first = next((i for i, line in enumerate(lines) if line and line[-1] in r.line_ends), None)
+    first = _title_block_end(lines, r)
     if first is None:
         return text
     out = lines[:first + 1]  # up to the first line that ends a sentence (各位代表：): the title block
@@ -523,6 +523,18 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     return "\n".join(out)
 
 
+def _title_block_end(lines: list[str], r: _Rules) -> int | None:
+    """The last line of the title block: the first line that ends a sentence (各位代表：), or, in a hard-wrapped
+    text, the line before its first full line, whichever comes first (pdftotext's lines seldom end at a
+    sentence's end: the whole first article had passed for a title block and stayed broken)."""
+    end = next((i for i, line in enumerate(lines) if line and line[-1] in r.line_ends), None)
+    width = _wrap_width(lines, r.plain_max)
+    full = next((i for i, line in enumerate(lines) if len(line) >= width - 1), None) if math.isfinite(width) else None
+    if full is not None and (end is None or full - 1 < end):
+        return max(full - 1, 0)  # a full first line stays first: the lines after it may still join it
+    return end
+
+
 def is_hard_wrapped(text: str, cfg: StructureConfig) -> bool:
     """Whether the text was cut into lines of one width (_wrap_width): a Word file pasted from a PDF holds
     each layout line as a paragraph of its own."""
@@ -536,13 +548,16 @@ def _heading_sized(line: str, r: _Rules) -> bool:
 
 
 def _wrap_width(lines: list[str], min_chars: int, share: float = 0.3, at_least: int = 10) -> float:
-    """The width a hard-wrapped text was cut at: the commonest length of its lines longer than min_chars,
-    when at least `share` of them (and `at_least`) have it; infinite for a text that is not wrapped."""
+    """The width a hard-wrapped text was cut at: the length of its shortest full lines, when at least `share`
+    of its lines longer than min_chars (and `at_least`) lie within one character of one length; infinite
+    for a text that is not wrapped. Within one: a text wrapped by width (pdftotext, a typesetter) holds a
+    character more on a line with half-width digits or commas, one less where punctuation may not start the
+    next line."""
     lengths = Counter(len(line) for line in lines if len(line) > min_chars)
     if not lengths:
         return math.inf
-    width, count = lengths.most_common(1)[0]
-    return width if count >= max(at_least, share * sum(lengths.values())) else math.inf
+    count, width = max((lengths[w - 1] + lengths[w] + lengths[w + 1], w) for w in lengths)
+    return width - 1 if count >= max(at_least, share * sum(lengths.values())) else math.inf
 
 
 def _joint(last: str, first: str) -> str:

@@ -1336,6 +1336,38 @@ def test_binary_with_text_extension(tmp_path):
     assert "binary" in only_error(read(q))["error"]
 
 
+def _wrap_by_width(paragraph: str, width: int = 36) -> list[str]:
+    """Lines as pdftotext gives a typeset paragraph: as many characters as fit, a half-width one (digit,
+    comma) counting half."""
+    lines, line, used = [], "", 0.0
+    for ch in paragraph:
+        w = 0.5 if ch.isascii() else 1.0
+        if used + w > width:
+            lines.append(line)
+            line, used = "", 0.0
+        line, used = line + ch, used + w
+    return lines + [line] if line else lines
+
+
+def test_a_report_from_pdftotext_is_whole_again(tmp_path):
+    """pdftotext writes a typeset report as lines broken by width (36 characters, more where digits and
+    commas are half-width: no single length holds 30% of them), a running header and a page number on each
+    page, pages apart by form feeds. The lines were not seen as hard-wrapped, and its first lines, none of
+    which ends with 。, passed for a title block: the paragraphs stayed broken, with the header and the page
+    numbers inside them. The report now ingests to its own paragraphs."""
+    paras = [line for line in city_report("北京").split("\n") if line.strip()][:40]
+    lines = [row for para in paras for row in _wrap_by_width(para)]
+    pages = [lines[k:k + 40] for k in range(0, len(lines), 40)]
+    text = "\f".join("北京市政府工作报告\n" + "\n".join(page) + f"\n- {n} -\n" for n, page in enumerate(pages, 1))
+    p = tmp_path / "北京.txt"
+    p.write_text(text, encoding="utf-8")
+    (art,) = read(p).articles
+    got = art["text"].split("\n")
+    assert "北京市政府工作报告" not in art["text"][20:] and not any(re.fullmatch(r"- \d+ -", x) for x in got)
+    whole = [x for x in paras if normalize(x) in got]
+    assert len(whole) >= 0.9 * len(paras), [x for x in paras if normalize(x) not in got][:3]
+
+
 def test_a_text_with_a_few_stray_nul_bytes_is_read_without_them(tmp_path):
     """One NUL byte used to make a whole report a 'binary file' error row; random bytes (0.4% NULs) and a
     zip named .txt are still refused."""

@@ -182,7 +182,26 @@ _MD_RULE = re.compile(r"^[ \t]*(?:\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+(?:[ \t]*:?-{3,
 
 def read_text(data: bytes, cfg: IngestConfig) -> Extracted:
     text, enc = decode_bytes(data, cfg)
-    return Extracted([Unit(text)], enc)
+    return Extracted([Unit(_without_page_edges(text, cfg))], enc)
+
+
+def _without_page_edges(text: str, cfg: IngestConfig) -> str:
+    """Text split into pages by form feeds (pdftotext's output, a printer's file) without its running
+    headers, footers and page numbers (as a PDF's, _page_edges), pages joined by a line break: the header
+    had stood in every page's first line, the number in its last, inside paragraphs that cross the page."""
+    if "\f" not in text.strip("\f\n "):
+        return text.replace("\f", "\n")
+    pages = [page.split("\n") for page in text.split("\f")]
+    # each line's number on its page rides in x0, so that the blank lines _page_edges passes over come back
+    kept = _page_edges([[_Line(line, float(i)) for i, line in enumerate(page)] for page in pages],
+                       re.compile(cfg.pdf_page_number, re.I), cfg.pdf_running_share)
+    out = []
+    for page, lines in zip(pages, kept):
+        keep = {int(x.x0) for x in lines}
+        if keep:  # blank lines inside the page stay (a paragraph break), those at its edges do not
+            out += [line for i, line in enumerate(page)
+                    if i in keep or (min(keep) < i < max(keep) and not line.strip())]
+    return "\n".join(out)
 
 
 def markdown_to_text(text: str) -> tuple[str, str | None, list[tuple[str, int]]]:
