@@ -187,20 +187,17 @@ def read_text(data: bytes, cfg: IngestConfig) -> Extracted:
 
 def _without_page_edges(text: str, cfg: IngestConfig) -> str:
     """Text split into pages by form feeds (pdftotext's output, a printer's file) without its running
-    headers, footers and page numbers (as a PDF's, _page_edges), pages joined by a line break: the header
-    had stood in every page's first line, the number in its last, inside paragraphs that cross the page."""
+    headers, footers and page numbers (_edge_lines, as a PDF's) and the blank lines at each page's edges,
+    pages joined by a line break: the header had stood in every page's first line, the number in its last,
+    inside paragraphs that cross the page."""
     if "\f" not in text.strip("\f\n "):
         return text.replace("\f", "\n")
     pages = [page.split("\n") for page in text.split("\f")]
-    # each line's number on its page rides in x0, so that the blank lines _page_edges passes over come back
-    kept = _page_edges([[_Line(line, float(i)) for i, line in enumerate(page)] for page in pages],
-                       re.compile(cfg.pdf_page_number, re.I), cfg.pdf_running_share)
     out = []
-    for page, lines in zip(pages, kept):
-        keep = {int(x.x0) for x in lines}
-        if keep:  # blank lines inside the page stay (a paragraph break), those at its edges do not
-            out += [line for i, line in enumerate(page)
-                    if i in keep or (min(keep) < i < max(keep) and not line.strip())]
+    for page, gone in zip(pages, _edge_lines(pages, re.compile(cfg.pdf_page_number, re.I), cfg.pdf_running_share)):
+        kept = [i for i, line in enumerate(page) if line.strip() and i not in gone]
+        if kept:  # blank lines inside the page stay (a paragraph break)
+            out += [line for i, line in enumerate(page) if kept[0] <= i <= kept[-1] and i not in gone]
     return "\n".join(out)
 
 
@@ -796,39 +793,38 @@ def _reflow(lines: list[_Line]) -> list[str]:
     return out
 
 
-def _page_edges(pages: list[list[_Line]], page_number: re.Pattern, share: float) -> list[list[_Line]]:
-    """Pages without their running headers and footers (a line at the top or bottom of `share` of the
-    pages, digits aside: 乌鲁木齐市政府工作报告, — 3 —) and page numbers, so a paragraph that crosses a page
-    break is joined again and no header becomes a heading of its own. The first page keeps its top lines."""
-    pages = [[x for x in page if x.text.strip()] for page in pages]
-
-    edges = [set(range(min(_EDGE_LINES, len(page)))) | set(range(max(0, len(page) - _EDGE_LINES), len(page)))
-             for page in pages]
+def _edge_lines(pages: list[list[str]], page_number: re.Pattern, share: float) -> list[set[int]]:
+    """Per page, the positions of its running headers and footers (a line among the first or last non-blank
+    lines of `share` of the pages, digits aside: 乌鲁木齐市政府工作报告, — 3 —) and page numbers. The first page
+    keeps its top lines: a header there is also the document's title line."""
+    filled = [[i for i, line in enumerate(page) if line.strip()] for page in pages]
+    edges = [set(f[:_EDGE_LINES]) | set(f[-_EDGE_LINES:]) for f in filled]
     seen: Counter[str] = Counter()
     for page, edge in zip(pages, edges):
-        seen.update({_DIGITS.sub("#", page[i].text.strip()) for i in edge})
+        seen.update({_DIGITS.sub("#", page[i].strip()) for i in edge})
     need = max(2, math.ceil(share * len(pages)))
     running = {key for key, n in seen.items() if n >= need} if len(pages) >= 2 else set()
-
-    def dropped(k: int, i: int, line: str) -> bool:
-        if i not in edges[k]:
-            return False
-        line = line.strip()
-        if page_number.fullmatch(line):
-            return True
-        # the top of the first page keeps its lines: a header there is also the document's title line
-        return _DIGITS.sub("#", line) in running and not (k == 0 and i < _EDGE_LINES)
-
     out = []
-    for k, page in enumerate(pages):
-        gone = [dropped(k, i, line.text) for i, line in enumerate(page)]
-        # the space above a line measures from the line before it only when that one stays
-        out.append([line._replace(space=None) if i and gone[i - 1] else line
-                    for i, line in enumerate(page) if not gone[i]])
+    for k, (page, edge) in enumerate(zip(pages, edges)):
+        top = set(filled[k][:_EDGE_LINES]) if k == 0 else set()
+        out.append({i for i in edge if page_number.fullmatch(page[i].strip())
+                    or (_DIGITS.sub("#", page[i].strip()) in running and i not in top)})
     return out
 
 
-def _spans(x0, x1, a: float, b: float):
+def _page_edges(pages: list[list[_Line]], page_number: re.Pattern, share: float) -> list[list[_Line]]:
+    """Pages without blank lines, running headers, footers and page numbers (_edge_lines), so a paragraph
+    that crosses a page break is joined again and no header becomes a heading of its own."""
+    pages = [[x for x in page if x.text.strip()] for page in pages]
+    out = []
+    for page, gone in zip(pages, _edge_lines([[x.text for x in page] for page in pages], page_number, share)):
+        # the space above a line measures from the line before it only when that one stays
+        out.append([line._replace(space=None) if i - 1 in gone else line
+                    for i, line in enumerate(page) if i not in gone])
+    return out
+
+
+def _spans(x0: float | np.ndarray, x1: float | np.ndarray, a: float, b: float) -> bool | np.ndarray:
     """Whether text from x0 to x1 reaches into the middle third of the gutter from a to b: a column's ragged
     line may end a little inside the gutter (few rows do, so it still counts as free), a full-width row
     runs across it."""
