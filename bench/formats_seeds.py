@@ -13,6 +13,7 @@ Real collections arrive as Word files, PDFs and web pages, not as clean text: ea
   html-br  an older page in GB18030: one <div> of <br>-separated lines inside a layout table;
   html-cms  a government site's page: menus, a column of 30 links, the text in the CMS's editor <div> as
         indented <p style> paragraphs, the article headings centred in <strong>, a share bar, a footer;
+  html-wrapped  a page pasted from a PDF: each line of 36 characters a <br> line;
   md    Markdown with front matter, the article headings as ## headings;
   txt-gb18030, txt-big5  the text in legacy encodings (Big5 after conversion to traditional characters:
         the 240 characters Big5 lacks become ?, which costs a little);
@@ -153,6 +154,14 @@ def render_html_cms(src: Path, out: Path) -> None:
                    encoding="utf-8")
 
 
+def render_html_wrapped(src: Path, out: Path, width: int = 36) -> None:
+    """A page pasted from a PDF: every layout line of 36 characters a <br> line of one <div>."""
+    rows = [ln[i:i + width] for ln in lines(src) for i in range(0, len(ln), width)]
+    body = "<br>\n".join(html.escape(r) for r in rows)
+    out.write_text(f"<html><head><meta charset='utf-8'><title>{html.escape(lines(src)[0])}</title></head>"
+                   f"<body><div class='content'>{body}</div></body></html>", encoding="utf-8")
+
+
 def render_txt_encoded(src: Path, out: Path, encoding: str, traditional: bool = False) -> None:
     """The text in a legacy encoding (GB18030; Big5 after conversion to traditional characters, as a
     Taiwan or Hong Kong source would have it: a character Big5 lacks becomes ?)."""
@@ -225,7 +234,7 @@ def render_md(src: Path, out: Path) -> None:
 RENDER = {"docx": render_docx, "pdf": render_pdf, "html": render_html,
           "pdf-flush": lambda src, out: render_pdf(src, out, indent=False),
           "pdf-columns": lambda src, out: render_pdf(src, out, columns=2),
-          "html-br": render_html_br, "html-cms": render_html_cms, "md": render_md,
+          "html-br": render_html_br, "html-cms": render_html_cms, "html-wrapped": render_html_wrapped, "md": render_md,
           "txt-gb18030": lambda src, out: render_txt_encoded(src, out, "gb18030"),
           "txt-big5": lambda src, out: render_txt_encoded(src, out, "big5hkscs", traditional=True),
           "txt-wrapped": render_txt_wrapped, "txt-indented": render_txt_indented,
