@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from formats_seeds import RENDER
-from loo_seeds import SHARED
+from loo_seeds import SHARED, scored
 
 from pipeline import load, run
 
@@ -60,9 +58,7 @@ def main() -> None:
             run(folder, out=work / f"out-{fmt}", fresh=True)
             labels = work / f"labels-{fmt}.jsonl"
             labels_from_run(work / "out-txt", suffix, labels)
-            res = subprocess.run([sys.executable, str(SHARED / "eval" / "score.py"), "--run", str(work / f"out-{fmt}"),
-                                  "--labels", str(labels)], check=True, capture_output=True, text=True)
-            lines = res.stdout.strip().splitlines()
+            lines = scored(work / f"out-{fmt}", labels)
             print(f"{fmt:13s} {lines[0]}  {lines[-1]}", flush=True)
 
 

@@ -41,7 +41,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from loo_seeds import SHARED, loo_run
+from loo_seeds import SHARED, loo_run, scored
 
 ARTICLE = re.compile(r"^.{0,20}篇\s*\d{1,2}$")
 
@@ -251,9 +251,7 @@ def score(run: Path, labels: Path, suffix: str, work: Path) -> str:
                 unit = json.loads(line)
                 unit["doc"] = str(Path(unit["doc"]).with_suffix(f".{suffix}"))
                 dst.write(json.dumps(unit, ensure_ascii=False) + "\n")
-    res = subprocess.run([sys.executable, str(SHARED / "eval" / "score.py"), "--run", str(run), "--labels",
-                          str(renamed)], check=True, capture_output=True, text=True)
-    return res.stdout.strip().splitlines()[-1]
+    return scored(run, renamed)[-1]
 
 
 def main() -> None:

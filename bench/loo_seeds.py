@@ -41,6 +41,13 @@ def loo_run(seeds: list[Path], out: Path, work: Path, config: Path | None = None
     return writer.commit()
 
 
+def scored(run: Path, labels: Path) -> list[str]:
+    """The shared scorer's output lines on a run (its last: type_macro_f1=… named_themes_f1=… …)."""
+    res = subprocess.run([sys.executable, str(SHARED / "eval" / "score.py"), "--run", str(run), "--labels",
+                          str(labels)], check=True, capture_output=True, text=True)
+    return res.stdout.strip().splitlines()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=Path, default=SHARED / "corpora" / "seeds")
@@ -53,8 +60,7 @@ def main() -> None:
         sys.exit(f"no seed files (*.txt) in {args.seeds}")
     with tempfile.TemporaryDirectory() as work:
         out = loo_run(seeds, args.out, Path(work), args.config)
-    score = SHARED / "eval" / "score.py"
-    subprocess.run([sys.executable, str(score), "--run", str(out), "--labels", str(args.labels)], check=True)
+    print("\n".join(scored(out, args.labels)))
 
 
 if __name__ == "__main__":

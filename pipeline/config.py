@@ -140,7 +140,7 @@ class IngestConfig(Strict):
         "removed (structure.join_broken_lines; word processors and PDFs give their own paragraphs)")
     join_wrapped_lines: list[str] = Field(
         [".docx", ".doc", ".wps", ".rtf", ".odt", ".html", ".htm"], description="formats whose line breaks inside a "
-        "sentence are removed only where the text is hard-wrapped (structure.is_hard_wrapped: a Word file pasted "
+        "sentence are removed only where the text is hard-wrapped (structure.join_broken_lines' wrapped_only: a Word file pasted "
         "from a PDF, a page of <br>-broken lines)")
     max_file_mb: float = Field(256.0, gt=0, description="larger files are refused (error row)")
     max_article_chars: int = Field(2_000_000, gt=0, description="a longer article is refused (error row): the "

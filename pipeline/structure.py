@@ -481,7 +481,7 @@ def _continues(text: str, a: int, next_line: str, r: _Rules) -> bool:
     return not _heading_sized(above, r) and above[-1] not in r.line_ends
 
 
-def join_broken_lines(text: str, cfg: StructureConfig) -> str:
+def join_broken_lines(text: str, cfg: StructureConfig, wrapped_only: bool = False) -> str:
     """The text with its line breaks inside a sentence removed (a space between two Latin words: _joint).
 
     Hard-wrapped text, and pages whose extractor put each link on a line of its own (Wikisource: …我们依照
@@ -496,12 +496,17 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     has no end mark (a link line 制定“十三五”规划 joined to the line above is no title). In a
     hard-wrapped text (_wrap_width: many lines of one length) a full line is joined to the next whatever
     it ends with, a heading's title too, unless the next starts with a marker or one of keep_starts.
-    Idempotent: a second pass finds nothing more to join."""
+    Idempotent: a second pass finds nothing more to join. wrapped_only: leave a text that is not
+    hard-wrapped as it is (a Word file's paragraphs are its own; one pasted from a PDF holds each layout line
+    as a paragraph)."""
     r = rules(cfg)
     if not r.line_ends or "\n" not in text:
         return text
     lines = text.split("\n")
-    first = _title_block_end(lines, r)
+    wrap = _wrap_width(lines, r.plain_max)
+    if wrapped_only and not math.isfinite(wrap):
+        return text
+    first = _title_block_end(lines, r, wrap)
     if first is None:
         return text
     out = lines[:first + 1]  # up to the first line that ends a sentence (各位代表：): the title block
@@ -523,22 +528,16 @@ def join_broken_lines(text: str, cfg: StructureConfig) -> str:
     return "\n".join(out)
 
 
-def _title_block_end(lines: list[str], r: _Rules) -> int | None:
+def _title_block_end(lines: list[str], r: _Rules, width: float) -> int | None:
     """The last line of the title block: the first line that ends a sentence (各位代表：), or, in a hard-wrapped
     text, the line before its first full line, whichever comes first (pdftotext's lines seldom end at a
-    sentence's end: the whole first article had passed for a title block and stayed broken)."""
+    sentence's end: the whole first article had passed for a title block and stayed broken); width: the
+    text's wrap width (_wrap_width)."""
     end = next((i for i, line in enumerate(lines) if line and line[-1] in r.line_ends), None)
-    width = _wrap_width(lines, r.plain_max)
     full = next((i for i, line in enumerate(lines) if len(line) >= width - 1), None) if math.isfinite(width) else None
     if full is not None and (end is None or full - 1 < end):
         return max(full - 1, 0)  # a full first line stays first: the lines after it may still join it
     return end
-
-
-def is_hard_wrapped(text: str, cfg: StructureConfig) -> bool:
-    """Whether the text was cut into lines of one width (_wrap_width): a Word file pasted from a PDF holds
-    each layout line as a paragraph of its own."""
-    return math.isfinite(_wrap_width(text.split("\n"), rules(cfg).plain_max))
 
 
 def _heading_sized(line: str, r: _Rules) -> bool:

@@ -19,7 +19,7 @@ from pipeline.ingest import compilation, formats, metadata
 from pipeline.ingest.boilerplate import chrome_sample, cleaner, repeated_lines
 from pipeline.ingest.formats import IngestError
 from pipeline.ingest.normalize import IDEOGRAPH, normalize
-from pipeline.structure import is_hard_wrapped, join_broken_lines
+from pipeline.structure import join_broken_lines
 
 _FORMAT_NAMES = {".htm": "html"}
 _COLLECTIONS = (".csv", ".jsonl", ".xlsx")
@@ -297,8 +297,8 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
         title = metadata.clean_title(title, cfg.ingest.title_noise, cfg.ingest.title_placeholders) if title else None
         body_head = metadata.head_lines(body, cfg.ingest.head_lines)
         cleaned = clean.clean(body, chrome, title)
-        if join == "always" or (join == "wrapped" and is_hard_wrapped(cleaned, cfg.structure)):
-            cleaned = join_broken_lines(cleaned, cfg.structure)
+        if join != "never":
+            cleaned = join_broken_lines(cleaned, cfg.structure, wrapped_only=join == "wrapped")
         if not title:
             found = metadata.title_line(cleaned, cfg.ingest.title_skip)
             if found:

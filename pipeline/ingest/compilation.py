@@ -12,10 +12,9 @@ from functools import lru_cache
 
 from pipeline.config import CompilationConfig
 from pipeline.ingest.prefilter import may_match
-from pipeline.numerals import cn_number
+from pipeline.numerals import DIGITS, cn_number
 
-
-NUMBER = r"(?P<n>\d{1,3}|[一二三四五六七八九十百零〇两]{1,4})"
+NUMBER = rf"(?P<n>\d{{1,3}}|[{''.join(DIGITS)}十百]{{1,4}})"  # what cn_number reads
 
 
 @dataclass
@@ -67,9 +66,8 @@ def _unglued(text: str, hits: list[Hit]) -> str | None:
     return text
 
 
-def _articles(text: str, pattern: re.Pattern, cfg: CompilationConfig) -> tuple[str, list[Part]] | None:
-    """(preamble, articles) when the pattern's headings number 1, 2, 3 … and each article holds real text."""
-    hits = _headings(text, pattern, cfg.max_heading_chars)
+def _articles(text: str, hits: list[Hit], cfg: CompilationConfig) -> tuple[str, list[Part]] | None:
+    """(preamble, articles) when the headings found number 1, 2, 3 … and each article holds real text."""
     if len(hits) < cfg.min_articles or [n for _, n, _, _ in hits] != list(range(1, len(hits) + 1)):
         return None
     ends = [start for start, _, _, _ in hits[1:]] + [len(text)]
@@ -86,11 +84,12 @@ def split(text: str, cfg: CompilationConfig) -> tuple[str, list[Part]] | None:
     for source, pattern in _patterns(tuple(cfg.article_heading_patterns)):
         if not may_match(source, text):
             continue
-        found = _articles(text, pattern, cfg)
-        if found is None:
-            hits = _headings(text, pattern, cfg.max_heading_chars)
-            repaired = _unglued(text, hits) if len(hits) >= cfg.min_articles else None
-            found = _articles(repaired, pattern, cfg) if repaired is not None else None
+        hits = _headings(text, pattern, cfg.max_heading_chars)
+        found = _articles(text, hits, cfg)
+        if found is None and len(hits) >= cfg.min_articles:
+            repaired = _unglued(text, hits)
+            if repaired is not None:
+                found = _articles(repaired, _headings(repaired, pattern, cfg.max_heading_chars), cfg)
         if found is not None:
             return found
     return None

@@ -727,13 +727,12 @@ def _dense(lines: list[_Line]) -> list[bool]:
     return [not x.height or x.x1 - x.x0 <= 1.3 * x.height * len(x.text) for x in lines]
 
 
-def _full(lines: list[_Line], dense: list[bool]) -> list[bool]:
+def _full(lines: list[_Line], dense: list[bool], em: float) -> list[bool]:
     """Which lines of text run to the right edge of their column: by characters (85% of the longest
     lines'), or by position where the layout is known (within two characters of the edge: an indented first
     line holds fewer characters, a line of half-width digits and commas more; Chinese text breaks anywhere,
-    but punctuation may not start a line)."""
+    but punctuation may not start a line); em: the typical character width (_char_width)."""
     width = sorted(len(x.text) for x in lines)[int(0.9 * (len(lines) - 1))]
-    em = _char_width(lines)
     return [d and (len(x.text) >= 0.85 * width or (x.short is not None and x.short <= 2 * em))
             for x, d in zip(lines, dense)]
 
@@ -745,12 +744,11 @@ def _marked(flags: list[bool | None], clear_ends: list[int]) -> bool:
     return len(after) >= 3 and sum(after) >= 0.6 * len(after)
 
 
-def _paragraph_starts(lines: list[_Line], full: list[bool]) -> list[bool | None]:
+def _paragraph_starts(lines: list[_Line], full: list[bool], em: float) -> list[bool | None]:
     """Per line: True where it starts a paragraph, False where it does not, None where its layout does not
     tell. Documents mark a paragraph by indenting its first line (Word's first-line indent, GB/T 9704's two
     characters) or by space above it (a web page printed to PDF); a mark counts once the document is seen
     to use it."""
-    em = _char_width(lines)
     heights = [x.height for x in lines if x.height > 0]
     spaces = [x.space for x in lines if x.space is not None and x.space >= 0]
     if not em or not heights or not spaces:
@@ -781,8 +779,9 @@ def _reflow(lines: list[_Line]) -> list[str]:
         return []
     lines = [x._replace(text=x.text.strip()) for x in lines]
     dense = _dense(lines)
-    full = _full(lines, dense)
-    starts = _paragraph_starts(lines, full)
+    em = _char_width(lines)
+    full = _full(lines, dense, em)
+    starts = _paragraph_starts(lines, full, em)
     out = [lines[0].text]
     for i in range(1, len(lines)):
         start = starts[i] if starts[i] is not None else _ends_sentence(lines[i - 1].text)

@@ -30,7 +30,7 @@ IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000
 _CJK_CHAR = re.compile(f"[{CJK}]")
 _SPACE_RUN = re.compile(r"[ \t]+")
 _NUMERIC = frozenset("0123456789%")  # a space between these and CJK is typeset spacing too (3.7 万人, 5% 左右)
-_SECTION_NUMBER = re.compile(r"(?:^|\n)[0-9.]{1,3}$")  # … but not after a line's section number (1 总则, 3.2 职责)
+_SECTION = frozenset("0123456789.")
 _BLANKS = re.compile(r"\n{3,}")
 # str.translate on a whole text is slow (a dict lookup per character); runs of the few characters that
 # need it are rare, so find them with a regex and translate only those.
@@ -110,9 +110,19 @@ def _space(text: str, m: re.Match) -> str:
     if 0 < s and e < len(text):
         left, right = _CJK_CHAR.match(text, s - 1), _CJK_CHAR.match(text, e)
         if (left and right) or (left and text[e] in _NUMERIC) or (
-                right and text[s - 1] in _NUMERIC and not _SECTION_NUMBER.search(text, 0, s)):
+                right and text[s - 1] in _NUMERIC and not _after_section_number(text, s)):
             return ""
     return " "
+
+
+def _after_section_number(text: str, at: int) -> bool:
+    """Whether a line starts with at most three digits and dots right before `at` (1 总则, 3.2 职责): a
+    section's number, whose space stays. Looks back four characters at most (a search from the text's start
+    made each call cost the text's length)."""
+    k = at
+    while k > max(0, at - 4) and text[k - 1] in _SECTION:
+        k -= 1
+    return 0 < at - k <= 3 and (k == 0 or text[k - 1] == "\n")
 
 
 def collapse_whitespace(text: str) -> str:
