@@ -328,6 +328,22 @@ def is_announced(texts: list[str], spec: GenreConfig) -> bool:
     return bool(spec.title) and any(re.match(spec.title, t.strip()) for t in head)
 
 
+def says_nothing_done(texts: list[str], spec: GenreConfig) -> bool:
+    """Whether a document of spec.done_min_sentences sentences or more reports at most spec.done_max_share
+    of them as done or counted (spec.done): a work plan that announces itself nowhere (its items, 组织开展…
+    主题宣传活动, read as practices carried out). A work report's review alone exceeds the share."""
+    if not spec.done or len(texts) < spec.done_min_sentences:
+        return False
+    allowed = int(spec.done_max_share * len(texts))
+    found = 0
+    for t in texts:
+        if re.search(spec.done, t):
+            found += 1
+            if found > allowed:
+                return False
+    return True
+
+
 def target_year(m: re.Match) -> int:
     """The year a match of annotate.target.pattern sets its target for: its 'year' group (2025, 二〇二五),
     else the last year of the five-year plan its 'plan' group numbers (十四 of 到“十四五”末: 2025)."""
@@ -362,6 +378,7 @@ class DocFeatures:
     rule: list[str | None] = field(default_factory=list)
     near_kind: list[str | None] = field(default_factory=list)
     genre: str | None = None  # 'statute' (annotate.statute), 'plan', 'summary' (annotate.plan, .summary)
+    genre_prior: dict[str, float] = field(default_factory=dict)  # a plan's or summary's type prior
     target: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # sets a dated target (annotate.target)
     tokens: list[str] = field(default_factory=list)
     token_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -840,14 +857,20 @@ class Featurizer:
         head = [title, *texts] if title else texts
         genre = ("statute" if is_statute(texts, a.statute) else "plan" if is_announced(head, a.plan)
                  else "summary" if is_announced(head, a.summary) else None)
+        evidence = f"genre:{genre}"
+        prior = getattr(a, genre).type_prior if genre in ("plan", "summary") else {}
+        if genre is None and says_nothing_done(texts, a.plan):
+            genre, evidence = "plan", "genre:plan:nothing_done"
+            prior = a.plan.type_prior if a.plan.done_type_prior is None else a.plan.done_type_prior
         if genre:
             for c in cue_lists:
-                c.append(f"genre:{genre}")
+                c.append(evidence)
         if genre == "statute":
             self._statute_rules(texts, rules, cue_lists)
         target = self._targets(joined, owner, texts, year, near, cue_lists, rules)
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
-                           cues=cue_lists, rule=rules, near_kind=near, genre=genre, target=target, tokens=toks,
+                           cues=cue_lists, rule=rules, near_kind=near, genre=genre, genre_prior=prior, target=target,
+                           tokens=toks,
                            token_starts=tstart, sentence_starts=sstart, dense=dense)
 
     def _targets(self, joined: str, owner: np.ndarray, texts: list[str], year: int | None,

@@ -342,8 +342,8 @@ def type_proba(model: TypeTagger, d: DocFeatures, cfg: Config) -> np.ndarray:
     proba = heading_prior(own, list(model.classes_), d.near_kind, a.heading_boost)
     if d.genre == "statute":
         proba = type_prior(proba, list(model.classes_), a.statute.type_prior)
-    elif d.genre in ("plan", "summary"):  # not under a heading naming a type the prior lowers (下一步打算)
-        prior = getattr(a, d.genre).type_prior
+    elif d.genre_prior:  # a plan's or summary's, not under a heading naming a type it lowers (下一步打算)
+        prior = d.genre_prior
         general = np.array([prior.get(k, 1.0) >= 1.0 for k in d.near_kind], dtype=bool)
         proba = proba.copy()
         proba[general] = type_prior(proba[general], list(model.classes_), prior)

@@ -504,6 +504,54 @@ def test_a_work_plan_is_told_by_its_announcement_or_title(cfg):
     assert not is_announced(late, spec)  # the formula opens a plan: deep in a text it quotes one
 
 
+def _seed_article(name: str) -> str:
+    """The text of one article of the experience compilation (社区治理经验篇N up to the next one)."""
+    text = (SHARED / "corpora" / "seeds" / "001_69ca87c3cf2ff7ef.txt").read_text(encoding="utf-8")
+    start = text.index(name + "\n")
+    return text[start:text.index("社区治理经验篇", start + len(name))]
+
+
+def test_a_plan_that_says_nothing_done_is_a_plan(cfg):
+    """An article of the seeds is a legal-publicity plan that announces itself nowhere: 29 numbered bare verb
+    phrases (2、组织开展…主题宣传活动。) that the model reads as practices carried out, and not one 了, 已, 累计 or
+    count. A work report's review and an experience write-up say far more of things done."""
+    from pipeline.annotate import says_nothing_done
+    from pipeline.structure import split
+
+    def texts(text):
+        return [s["text"] for s in split(text, cfg.structure)[1]]
+
+    spec = cfg.annotate.plan
+    plan = texts(_seed_article("社区治理经验篇6"))
+    assert len(plan) >= spec.done_min_sentences and says_nothing_done(plan, spec)
+    assert not says_nothing_done(texts(_seed_article("社区治理经验篇2")), spec)
+    for city in ("北京", "威海", "台州"):  # 威海: 1.8% of its sentences hold 了/已/…; its counts take it to 24%
+        assert not says_nothing_done(texts((REPORTS / f"{city}.txt").read_text(encoding="utf-8")), spec)
+    assert not says_nothing_done(plan[: spec.done_min_sentences - 1], spec)  # too short to judge
+
+    sections, sentences = split(_seed_article("社区治理经验篇6"), cfg.structure)
+    Annotator(cfg).annotate(sentences, sections)
+    item = next(s for s in sentences if s["text"].startswith("2、组织开展"))
+    assert item["type"] == "measure" and "genre:plan:nothing_done" in item["cues"]
+    assert Counter(s["type"] for s in sentences)["experience"] == 0
+
+
+def test_a_headings_modal_verb_names_a_measure_and_its_object_no_kind(cfg):
+    """Headings of the seeds: a lesson's part says what must be done, though its parent names 经验 or 意义;
+    经验 as the object of an instruction heads a plan's items; 重要性 heads an argument's background."""
+    cues = load_cues(cfg)
+    for heading in ("(一)区域化党建必须进一步拓展内容。", "(一)改革要有充足的前期准备。"):
+        assert cues.heading_kinds(heading)[0][0] == "measure", heading
+    for heading in ("四、抓好典型经验的总结、推广,迎接全国和自治区“五五”普法检查验收工作",
+                    "7、认真落实自治区“法治进机关”、“法治进单位”“一学、三抓、促两无”的工作经验。"):
+        assert all(kind != "experience" for kind, _ in cues.heading_kinds(heading)), heading
+    assert cues.heading_kinds("一、充分认识多党合作参与毕节社会服务实践的重要性")[0][0] == "other"
+    # 要 as a noun or inside a word names no measure (city reports' review headings)
+    for heading in ("（四）开放为要提能级，城市发展更具综合竞争力", "（三）坚持把狠抓落实作为履职之要", "二、主要做法"):
+        assert all(kind != "measure" for kind, _ in cues.heading_kinds(heading)), heading
+    assert cues.heading_kinds("三、“铜陵模式”在改革方案实施过程中的经验")[0][0] == "experience"
+
+
 def _told_and_not(cfg, genre: str, texts: list[str], second: int) -> dict[bool, list[dict]]:
     """The rows of a document in two parts (headings texts[1] and texts[second]), annotated with the genre's
     formulas (True) and without them (False)."""
