@@ -98,6 +98,9 @@ class StructurePatterns(Strict):
     title_stops: str = Field(min_length=1)
     title_weak_stops: str = ""
     line_prefix: str = ""
+    reference_entry: str | None = Field(None, description="regex: a line holding it is a reference entry, whose "
+                                        "full stops separate fields ([1]作者.题名[J].刊名,2012(2).): no sentence ends "
+                                        "at a '.' in it")
     plain_headings: PlainHeadings | None = None
     broken_lines: BrokenLines | None = None
 
@@ -109,7 +112,7 @@ class StructurePatterns(Strict):
                 raise ValueError(f"{pair!r} must be two characters: the opening and the closing one")
         return v
 
-    _prefix = regex_fields("line_prefix")
+    _prefix = regex_fields("line_prefix", "reference_entry")
 
     @model_validator(mode="after")
     def _known_article_family(self) -> StructurePatterns:
@@ -159,6 +162,7 @@ class _Rules:
     joins_next: str
     title: re.Pattern | None
     body_start: re.Pattern  # the first sentence end: the title block lies before it
+    reference: re.Pattern | None
 
 
 def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
@@ -221,6 +225,7 @@ def _compile(p: StructurePatterns, cfg: StructureConfig) -> _Rules:
         joins_next=p.broken_lines.joins_next if p.broken_lines else "",
         title=re.compile(p.broken_lines.title) if p.broken_lines and p.broken_lines.title else None,
         body_start=re.compile(_cls(enders)),
+        reference=re.compile(p.reference_entry) if p.reference_entry else None,
     )
 
 
@@ -644,7 +649,22 @@ def _boundaries(text: str, r: _Rules) -> tuple[list[int], list[int]]:
         prev = cut
     if pending >= 0 and _clause_split(text, pending, len(text), r):
         cut_at(pending + 1)
-    return cuts, breaks
+    return _without_reference_stops(text, cuts, r), breaks
+
+
+def _without_reference_stops(text: str, cuts: list[int], r: _Rules) -> list[int]:
+    """The cuts, less those at a '.' inside a reference entry's line (r.reference): an entry is one unit,
+    not 作者. / 题名[J]. / 刊名,2012(2):68-79. (a fragment such as the last read as a count, experience)."""
+    if r.reference is None or not cuts:
+        return cuts
+    lines = []
+    for m in r.reference.finditer(text):
+        a = text.rfind("\n", 0, m.start()) + 1
+        b = text.find("\n", m.end())
+        lines.append((a, len(text) if b < 0 else b))
+    if not lines:
+        return cuts
+    return [c for c in cuts if text[c - 1] != "." or not any(a < c < b for a, b in lines)]
 
 
 def _clause_split(text: str, semicolon: int, next_stop: int, r: _Rules) -> bool:

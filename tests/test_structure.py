@@ -471,3 +471,14 @@ def test_a_hard_wrapped_text_keeps_its_paragraph_breaks():
                          f"推动基层治理提质增效。" * 2 for n in range(100, 108)] + ["（一）坚持党建引领", "存在的问题"]
     wrapped = "\n".join("\n".join(textwrap.wrap(p, 20)) for p in paras)
     assert join_broken_lines(wrapped, CFG) == "\n".join(paras)
+
+
+def test_a_reference_entry_is_one_sentence_its_full_stops_separate_fields():
+    """Reference lists of the seeds' papers (GB/T 7714): the '.' after a Chinese author or title ends no
+    sentence there, so 华中农业大学学报(社会科学版),2011(2):10-12. is not a sentence of its own (with a count in
+    it, it was tagged experience); outside such a line the same '.' still ends a sentence."""
+    entries = ["[2]钟涨宝,狄金华.社会转型与农村社会治理机制创新[J].华中农业大学学报(社会科学版),2011(2):10-12.",
+               "[3]吴爱明.当代中国政府[m].北京:中国人民大学出版社.2005."]
+    text = "参考文献:\n" + "\n".join(entries) + "\n社区是基层治理的平台.居民是主体."
+    texts = [s["text"] for s in split(text, CFG)[1]]
+    assert texts == ["参考文献:", *entries, "社区是基层治理的平台.", "居民是主体."]
