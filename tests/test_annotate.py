@@ -116,6 +116,17 @@ def test_unnumbered_markdown_headings_give_their_context(cfg, annotator, tmp_pat
     assert any(c.startswith("heading:measure:") for c in by_text["健全社区工作者激励机制。"]["cues"])
 
 
+def test_a_papers_funding_note_and_fields_are_other_by_rule(annotator):
+    """The seeds' paper ends with its funding note and project number (labelled other, tagged measure); a
+    paper's labelled fields are chrome too. A sentence that merely starts with 本文 is not."""
+    texts = ["本文是湖南省研究生科研创新资助项目研究成果。", "项目编号:cx2012b396", "基金项目：国家社会科学基金项目（18BZZ001）",
+             "作者简介：张三，某大学公共管理学院副教授。", "本文系统分析了社区治理面临的困境。"]
+    sentences, sections = rows(texts)
+    annotator.annotate(sentences, sections)
+    assert all("rule:boilerplate" in s["cues"] and s["type"] == "other" for s in sentences[:4])
+    assert "rule:boilerplate" not in sentences[4]["cues"]
+
+
 def test_boilerplate_is_other_by_rule(annotator):
     # a seed's breadcrumb run together with its title (labelled other), an article number of a statute
     sentences, sections = rows(["发布时间:2024-04-29 14:26:51", "相关推荐", "首页范文社区治理经验十篇社区治理经验十篇",
