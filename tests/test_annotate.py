@@ -561,6 +561,11 @@ def test_a_headings_modal_verb_names_a_measure_and_its_object_no_kind(cfg):
     for heading in ("（四）开放为要提能级，城市发展更具综合竞争力", "（三）坚持把狠抓落实作为履职之要", "二、主要做法"):
         assert all(kind != "measure" for kind, _ in cues.heading_kinds(heading)), heading
     assert cues.heading_kinds("三、“铜陵模式”在改革方案实施过程中的经验")[0][0] == "experience"
+    # a recommendation about an issue names no problem; an issue itself does
+    assert cues.heading_kinds("4、明确居委会的财政支持问题。") == []
+    assert [k for k, _ in cues.heading_kinds("（一）党员队伍老化问题")] == ["problem"]
+    # a plan's organisational part prescribes: no background kind
+    assert cues.heading_kinds("（一）加强组织领导") == [] and cues.heading_kinds("一、背景")[0][0] == "other"
 
 
 def _told_and_not(cfg, genre: str, texts: list[str], second: int) -> dict[bool, list[dict]]:
