@@ -869,9 +869,8 @@ class Featurizer:
             self._statute_rules(texts, rules, cue_lists)
         target = self._targets(joined, owner, texts, year, near, cue_lists, rules)
         return DocFeatures(n=n, rows=rows, keys=keys, block=block, section=section, heading_row=heading_row,
-                           cues=cue_lists, rule=rules, near_kind=near, genre=genre, genre_prior=prior, target=target,
-                           tokens=toks,
-                           token_starts=tstart, sentence_starts=sstart, dense=dense)
+                           cues=cue_lists, rule=rules, near_kind=near, genre=genre, genre_prior=prior,
+                           target=target, tokens=toks, token_starts=tstart, sentence_starts=sstart, dense=dense)
 
     def _targets(self, joined: str, owner: np.ndarray, texts: list[str], year: int | None,
                  near: list[str | None], cues: list[list[str]], rules: list[str | None]) -> np.ndarray:

@@ -657,14 +657,23 @@ def _without_reference_stops(text: str, cuts: list[int], r: _Rules) -> list[int]
     not 作者. / 题名[J]. / 刊名,2012(2):68-79. (a fragment such as the last read as a count, experience)."""
     if r.reference is None or not cuts:
         return cuts
-    lines = []
+    starts: list[int] = []
+    ends: list[int] = []
     for m in r.reference.finditer(text):
         a = text.rfind("\n", 0, m.start()) + 1
+        if starts and a == starts[-1]:
+            continue
         b = text.find("\n", m.end())
-        lines.append((a, len(text) if b < 0 else b))
-    if not lines:
+        starts.append(a)
+        ends.append(len(text) if b < 0 else b)
+    if not starts:
         return cuts
-    return [c for c in cuts if text[c - 1] != "." or not any(a < c < b for a, b in lines)]
+
+    def inside(c: int) -> bool:
+        k = bisect.bisect_left(starts, c) - 1
+        return k >= 0 and c < ends[k]
+
+    return [c for c in cuts if text[c - 1] != "." or not inside(c)]
 
 
 def _clause_split(text: str, semicolon: int, next_stop: int, r: _Rules) -> bool:
