@@ -561,6 +561,11 @@ def test_a_headings_modal_verb_names_a_measure_and_its_object_no_kind(cfg):
     for heading in ("（四）开放为要提能级，城市发展更具综合竞争力", "（三）坚持把狠抓落实作为履职之要", "二、主要做法"):
         assert all(kind != "measure" for kind, _ in cues.heading_kinds(heading)), heading
     assert cues.heading_kinds("三、“铜陵模式”在改革方案实施过程中的经验")[0][0] == "experience"
+    # a plan's aim to achieve names no experience (city reports' plan parts: 北京, 天津)
+    for heading in ("（一）持续提升首都功能，推动京津冀协同发展取得新的更大进展",
+                    "（一）全力推动京津冀协同发展走深走实，在取得更多成果成效上展现新作为"):
+        assert all(kind != "experience" for kind, _ in cues.heading_kinds(heading)), heading
+    assert cues.heading_kinds("二、取得的主要成效")[0][0] == "experience"
     # a recommendation about an issue names no problem; an issue itself does
     assert cues.heading_kinds("4、明确居委会的财政支持问题。") == []
     assert [k for k, _ in cues.heading_kinds("（一）党员队伍老化问题")] == ["problem"]
