@@ -116,6 +116,18 @@ def test_unnumbered_markdown_headings_give_their_context(cfg, annotator, tmp_pat
     assert any(c.startswith("heading:measure:") for c in by_text["健全社区工作者激励机制。"]["cues"])
 
 
+def test_a_heading_naming_its_part_is_other_by_rule(cfg):
+    """Headings of the seeds and the national reports that name their part (a topic's generic part: 的成效, 的思路,
+    的启示, 的建议) are other, as a bare 二、存在的问题 is; a heading that states a problem or a measure is not."""
+    cues = load_cues(cfg)
+    for heading in ("二、“睦邻党建”的成效", "四、长宁区进一步推进基层群众自治工作的思路", "三、国外社区治理成功经验对我国的启示",
+                    "二、对今年政府工作的建议", "二、存在的问题"):
+        assert cues.is_bare_heading(heading), heading
+    for heading in ("（一）党员队伍老化问题", "2、明确社区自治组织的个数及相互关系。", "（一）改革要有充足的前期准备。",
+                    "二、把主题教育成果转化为干事创业的生动实践"):
+        assert not cues.is_bare_heading(heading), heading
+
+
 def test_a_papers_funding_note_and_fields_are_other_by_rule(annotator):
     """The seeds' paper ends with its funding note and project number (labelled other, tagged measure); a
     paper's labelled fields are chrome too. A sentence that merely starts with 本文 is not."""
