@@ -325,9 +325,10 @@ class GenreConfig(Strict):
     type_prior: dict[Literal["problem", "measure", "experience", "other"], float] = Field(
         default_factory=dict, description="the genre's sentences (not under a heading naming a type this lowers): "
         "type probability x this")
-    done: str | None = Field(None, description="regex: a sentence reporting a thing done or counted (了, 已, 累计, "
-                             "20个); a document that says nothing of the kind, at most done_max_share of its "
-                             "sentences, is of the genre too (evidence genre:NAME:nothing_done); null: not told so")
+    done: str | None = Field(None, description="regex: a sentence reporting a thing done (了, 已, 累计; a count of "
+                             "the cues' count_pattern, 20个, is one too); a document that says nothing of the kind, "
+                             "at most done_max_share of its sentences, is of the genre too (evidence "
+                             "genre:NAME:nothing_done); null: not told so")
     done_max_share: float = Field(0.02, ge=0, le=1)
     done_min_sentences: int = Field(15, ge=1, description="shorter documents are not judged by done")
     done_type_prior: dict[Literal["problem", "measure", "experience", "other"], float] | None = Field(

@@ -5,6 +5,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.annotate import Annotator, Featurizer, is_announced, is_statute, load_cues
@@ -544,13 +545,18 @@ def test_a_plan_that_says_nothing_done_is_a_plan(cfg):
     def texts(text):
         return [s["text"] for s in split(text, cfg.structure)[1]]
 
+    count = load_cues(cfg).count_regex
+
+    def nothing_done(texts):
+        return says_nothing_done(texts, np.array([bool(count.search(t)) for t in texts], dtype=bool), spec)
+
     spec = cfg.annotate.plan
     plan = texts(_seed_article("社区治理经验篇6"))
-    assert len(plan) >= spec.done_min_sentences and says_nothing_done(plan, spec)
-    assert not says_nothing_done(texts(_seed_article("社区治理经验篇2")), spec)
-    for city in ("北京", "威海", "台州"):  # 威海: 1.8% of its sentences hold 了/已/…; its counts take it to 24%
-        assert not says_nothing_done(texts((REPORTS / f"{city}.txt").read_text(encoding="utf-8")), spec)
-    assert not says_nothing_done(plan[: spec.done_min_sentences - 1], spec)  # too short to judge
+    assert len(plan) >= spec.done_min_sentences and nothing_done(plan)
+    assert not nothing_done(texts(_seed_article("社区治理经验篇2")))
+    for city in ("北京", "威海", "台州"):  # 威海: 1.8% of its sentences hold 了/已/…; its counts take it to 29%
+        assert not nothing_done(texts((REPORTS / f"{city}.txt").read_text(encoding="utf-8")))
+    assert not nothing_done(plan[: spec.done_min_sentences - 1])  # too short to judge
 
     sections, sentences = split(_seed_article("社区治理经验篇6"), cfg.structure)
     Annotator(cfg).annotate(sentences, sections)
