@@ -41,10 +41,12 @@ HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二
 
 
 def _tokens(toks: list[str]) -> list[str]:
+    """TfidfVectorizer's analyzer: the tokens jieba already cut (each sentence is segmented once)."""
     return toks
 
 
 def read(path: Path) -> str:
+    """A file's text: UTF-8, else the encoding charset-normalizer finds (GB18030, Big5 …)."""
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8")
@@ -78,6 +80,7 @@ def split(text: str) -> list[tuple[str, bool, str]]:
 
 
 def signature(text: str) -> MinHash:
+    """MinHash of a document's character 5-grams (zhili's dedup settings: 128 permutations)."""
     m = MinHash(num_perm=128, seed=1)
     m.update_batch([text[i:i + 5].encode("utf-8") for i in range(max(len(text) - 4, 1))])
     return m
