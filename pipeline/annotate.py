@@ -141,8 +141,9 @@ class Cues:
         """(kind, matched phrase) for each kind whose pattern occurs in a heading, the kind matched last
         first (the head noun of a Chinese heading comes last: 2023年工作回顾 is a review)."""
         found = []
+        body = self.strip_marker(heading) if self.kind_exclude_regex else heading
         for kind, rx in self.heading_kind_regex.items():
-            if self.excludes(kind, heading):
+            if self.excludes(kind, body):
                 continue
             last = None
             for last in rx.finditer(heading):
@@ -151,10 +152,11 @@ class Cues:
                 found.append((last.end(), last.start(), kind, last.group(0)))
         return [(kind, phrase) for _, _, kind, phrase in sorted(found, reverse=True)]
 
-    def excludes(self, kind: str, heading: str) -> bool:
-        """Whether heading_kind_exclude denies the heading this kind (关于工资问题 names a topic, not a problem)."""
+    def excludes(self, kind: str, body: str) -> bool:
+        """Whether heading_kind_exclude denies a heading this kind (关于工资问题 names a topic, not a problem);
+        body: the heading without its list marker (strip_marker), so the patterns need not describe markers."""
         rx = self.kind_exclude_regex.get(kind)
-        return rx is not None and rx.search(heading) is not None
+        return rx is not None and rx.search(body) is not None
 
     def year_kinds(self, sections: list[dict]) -> dict[int, tuple[str, str]]:
         """(kind, phrase) of each part heading that frames a year in generic words, when a document's parts
@@ -761,7 +763,7 @@ class Featurizer:
             max_chars = np.where(is_heading, np.iinfo(np.int64).max, -1)
             hit, kinds = self._search_short(texts, lengths, max_chars, self.own_kind_regex, groups=True)
             if self.cues.kind_exclude_regex:
-                keep = [not self.cues.excludes(k, texts[h]) for h, k in zip(hit.tolist(), kinds)]
+                keep = [not self.cues.excludes(k, self.cues.strip_marker(texts[h])) for h, k in zip(hit.tolist(), kinds)]
                 hit, kinds = hit[np.asarray(keep, dtype=bool)], list(compress(kinds, keep))
             parts_rows.append(hit)
             parts_keys.append(np.fromiter((self.k_own[k] for k in kinds), dtype=np.uint64, count=len(kinds)))
