@@ -112,7 +112,8 @@ def main(corpus: Path, out: Path) -> None:
         found = Counter(t for toks in tokens for t in toks if t in places)
         docs.append({"doc_id": str(k), "path": str(path), "region": found.most_common(1)[0][0] if found else None,
                      "duplicate_of": min(twins, key=int) if twins else None})
-        x = vec.transform([toks + jieba.lcut(h) if h else toks for toks, (_, _, h) in zip(tokens, units)])
+        heading_tokens = {s: toks for (s, is_heading, _), toks in zip(units, tokens) if is_heading}
+        x = vec.transform([toks + heading_tokens[h] if h else toks for toks, (_, _, h) in zip(tokens, units)])
         for (s, is_heading, _), toks, ty in zip(units, tokens, model.predict(x)):
             rows.append({"doc_id": str(k), "text": s, "is_heading": is_heading, "tokens": " ".join(toks), "type": ty,
                          "themes": [tid for tid, ts in terms.items() if any(t in s for t in ts)]})
