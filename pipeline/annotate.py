@@ -568,10 +568,12 @@ class Featurizer:
             for depth, sec in enumerate(chain(sid)):
                 if (sec.get("level") or 0) > self.cues.spec.heading_kind_max_level:
                     continue
-                if sec["section_id"] in year_kinds:
+                by_year = sec["section_id"] in year_kinds
+                if by_year:
                     kinds.append((depth, *year_kinds[sec["section_id"]]))
                 for kind, phrase in self.cues.heading_kinds(sec.get("heading") or ""):
-                    kinds.append((depth, kind, phrase))
+                    if not (by_year and self.cues.generic_regex.fullmatch(phrase)):  # the year told the kind
+                        kinds.append((depth, kind, phrase))
             info[sid] = {"kinds": kinds, "level": by_id[sid].get("level") or 0,
                          "heading": by_id[sid].get("heading") or "", "parent": by_id[sid].get("parent_id")}
         return info

@@ -676,3 +676,30 @@ def test_a_bad_pattern_in_the_cues_file_is_named(cfg):
     for key, bad in [("count_pattern", "[0-9"), ("heading_kinds", {"problem": ["问题(", "困难"]})]:
         with pytest.raises(ValidationError, match=r"bad regular expression"):
             CuesFile(**{**data, key: bad})
+
+
+def test_a_year_titled_plan_part_lends_its_sentences_no_review_kind(cfg, annotator):
+    """二、2024年工作目标和主要任务 is a plan by its year (the report also holds 一、2023年工作回顾); its generic
+    words 2024年工作, a review's elsewhere, no longer lend the review kind too: 哈尔滨's lead sentences of a
+    plan item, 加强黑土地保护。, had been other (0.51), against a context of both kinds."""
+    from pipeline.structure import split
+
+    text = "\n".join([
+        "一、2023年工作回顾",
+        "过去一年，我们坚持稳中求进，全市经济持续恢复向好。",
+        "城市影响力明显提升。",
+        "二、2024年工作目标和主要任务",
+        "（七）着力提升城市功能品质",
+        "持续改善生态环境。抓好中央环保督察和国家自然资源督察反馈问题整改，力争空气质量达到国家二级标准。"
+        "加强黑土地保护。争创国家历史遗留废弃矿山生态修复示范工程。"
+        "强化园林景观小品设计，推进“增绿添园”和植树造林，打造天蓝、地绿、水清美好生态。",
+    ])
+    sections, sentences = split(text, cfg.structure)
+    feats = annotator.featurizer.features(sentences, sections)
+    plan = [i for i, s in enumerate(sentences) if s["text"] in ("加强黑土地保护。", "争创国家历史遗留废弃矿山生态修复示范工程。")]
+    assert len(plan) == 2 and all(feats.near_kind[i] == "measure" for i in plan)
+    assert all("heading:measure:2024年" in feats.cues[i] for i in plan)
+    annotator.annotate(sentences, sections)
+    assert [sentences[i]["type"] for i in plan] == ["measure", "measure"]
+    review = [s for s in sentences if s["text"] == "城市影响力明显提升。"]
+    assert review[0]["type"] == "experience"
