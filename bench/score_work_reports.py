@@ -5,10 +5,10 @@
 The 265 units (ten random sentences each of 16 city work reports 2024 and 8 State Council / CPC congress
 reports, and the problems paragraphs of the three city reports kept out of the weak labels, labelled under
 corpora/labels/GUIDELINES.md without seeing the tagger's output) are for evaluation only: no config trains
-on them. The script runs the pipeline, as configured, on the units' source
-files (the city reports and the two national collections, from ../shared/corpora), drops the units that are
-also weak training units (annotate.weak_labels: the same sentence, typed by its section), and prints the
-shared scorer's output on the rest.
+on them. The script runs the pipeline, as configured, on the units' source files (the city reports and the
+two national collections, from ../shared/corpora), leaves out the units that are also weak training units
+(annotate.weak_labels: the same sentence, typed by its section) and prints the shared scorer's output on
+the rest.
 """
 from __future__ import annotations
 
@@ -42,10 +42,10 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=None, help="YAML config (default configs/default.yaml)")
     args = ap.parse_args()
     cfg = load_config(args.config)
-    units = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    trained = {u["text"] for u in read_labels([cfg.resolve(p) for p in [*cfg.labels.files, *cfg.annotate.weak_labels]])}
     if LABELS.resolve() in {Path(cfg.resolve(p)).resolve() for p in cfg.labels.files}:
         sys.exit(f"the config trains on {LABELS}: leave it out of labels.files to score on it")
+    units = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    trained = {u["text"] for u in read_labels([cfg.resolve(p) for p in [*cfg.labels.files, *cfg.annotate.weak_labels]])}
     kept = held_out(units, trained)
     with tempfile.TemporaryDirectory() as work:
         corpus = Path(work) / "corpus"
