@@ -83,6 +83,17 @@ def test_a_plan_word_judged_done_names_a_summary_heading(cfg):
     assert cues.heading_kinds("二、工作思路")[0][0] == "measure"
 
 
+
+def test_特色_names_a_part_only_as_its_head_noun(cfg):
+    """A write-up's 2、构建品牌特色 heads the features of a practice; a plan's 特色文化旅游 or 具有永州特色和优势的…
+    uses the word as a modifier (433 plan sentences of the city reports had the review kind from it)."""
+    cues = load_cues(cfg)
+    assert cues.heading_kinds("2、构建品牌特色") == [("experience", "特色")]
+    assert cues.heading_kinds("（四）积极优功能、塑特色，城乡品质不断提升")[0][0] == "experience"
+    for heading in ("（四）着力绘就特色文化旅游发展新篇章", "（一）加快构建具有永州特色和优势的现代化产业体系",
+                    "十、坚持走中国特色强军之路", "三是建成示范（特色）托育机构10家以上"):
+        assert cues.heading_kinds(heading) == [], heading
+
 def test_annotate_fills_rows_and_spans(annotator):
     sentences, sections = rows(["二、存在的问题", "社区工作者待遇偏低,人员流失严重,难以留住人才。",
                                 "建议健全社区工作者薪酬体系,着力提升专业化水平。"], headings="二、存在的问题")
