@@ -94,6 +94,18 @@ def test_特色_names_a_part_only_as_its_head_noun(cfg):
                     "十、坚持走中国特色强军之路", "三是建成示范（特色）托育机构10家以上"):
         assert cues.heading_kinds(heading) == [], heading
 
+
+def test_results_a_plan_promises_name_no_review_part(cfg):
+    """A plan's part shares, consolidates or creates results (共建共享高质量发展的惠民成果, 巩固拓展脱贫攻坚成果,
+    探索创造更多新经验, 更富成效…); a review's names them (二、取得的主要成果, （一）改革成果丰硕)."""
+    cues = load_cues(cfg)
+    for heading in ("（六）千方百计增进民生福祉，共建共享高质量发展的惠民成果", "（三）巩固拓展脱贫攻坚成果，扎实推进乡村全面振兴",
+                    "五、用心用情增进民生福祉，发展成果全民共享", "（十）以“枫桥经验”为引领提升基层社会治理水平",
+                    "（四）聚力深化改革，探索创造更多新经验", "（六）缩小“三大差距”，更富成效促进民生优享"):
+        assert all(kind != "experience" for kind, _ in cues.heading_kinds(heading)), heading
+    for heading in ("二、取得的主要成果", "（一）改革成果丰硕", "一、主要经验做法", "二、“睦邻党建”的成效"):
+        assert cues.heading_kinds(heading)[0][0] == "experience", heading
+
 def test_annotate_fills_rows_and_spans(annotator):
     sentences, sections = rows(["二、存在的问题", "社区工作者待遇偏低,人员流失严重,难以留住人才。",
                                 "建议健全社区工作者薪酬体系,着力提升专业化水平。"], headings="二、存在的问题")
