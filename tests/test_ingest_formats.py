@@ -20,6 +20,7 @@ from pipeline.structure import split
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "corpora"
 needs_shared = pytest.mark.skipif(not CORPORA.exists(), reason="../shared corpora absent")
+SAMPLE = Path(__file__).resolve().parents[1] / "corpora" / "sample"
 
 CFG = load_config()
 BODY = ("过去一年，我们坚持党建引领基层治理，建立网格党支部1100个，召开居民议事会362次，"
@@ -39,8 +40,11 @@ def only_error(result: ingest.FileResult) -> dict:
 
 
 def city_report(name: str = "北京") -> str:
-    p = CORPORA / "city-reports-2024" / f"{name}.txt"
-    return p.read_text(encoding="utf-8") if p.exists() else ("各位代表：\n\n" + BODY + "\n") * 20
+    """A real city work report: the shared corpus's, else the bundled sample's of that name, else 北京's."""
+    for p in (CORPORA / "city-reports-2024" / f"{name}.txt", SAMPLE / "city-reports-2024" / f"{name}.txt"):
+        if p.exists():
+            return p.read_text(encoding="utf-8")
+    return (SAMPLE / "city-reports-2024" / "北京.txt").read_text(encoding="utf-8")
 
 
 def traditional_1954() -> str:
