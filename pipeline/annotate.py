@@ -180,9 +180,18 @@ class Cues:
         out = {}
         for sid, (year, heading) in years.items():
             kind = "measure" if year == latest else "experience"
-            if all(k == kind or self.generic_regex.fullmatch(p) for k, p in self.heading_kinds(heading)):
+            if all(k == kind for k, _ in self._named_kinds(heading)):
                 out[sid] = (kind, f"{year}年")
         return out
+
+    def _named_kinds(self, heading: str) -> list[tuple[str, str]]:
+        """heading_kinds() but those of generic words (heading_year_generic: 2024年工作, 主要工作)."""
+        return [(k, p) for k, p in self.heading_kinds(heading) if not self.generic_regex.fullmatch(p)]
+
+    def part_kinds(self, heading: str, year_kind: tuple[str, str] | None) -> list[tuple[str, str]]:
+        """The kinds a section heading gives: heading_kinds(), or for a part a year frames (year_kinds) the
+        year's kind in place of its generic words' (二、2024年工作目标和主要任务 is a plan, not a review too)."""
+        return self.heading_kinds(heading) if year_kind is None else [year_kind, *self._named_kinds(heading)]
 
     def strip_marker(self, text: str) -> str:
         for _, rx in self.level_regex:
@@ -568,12 +577,8 @@ class Featurizer:
             for depth, sec in enumerate(chain(sid)):
                 if (sec.get("level") or 0) > self.cues.spec.heading_kind_max_level:
                     continue
-                by_year = sec["section_id"] in year_kinds
-                if by_year:
-                    kinds.append((depth, *year_kinds[sec["section_id"]]))
-                for kind, phrase in self.cues.heading_kinds(sec.get("heading") or ""):
-                    if not (by_year and self.cues.generic_regex.fullmatch(phrase)):  # the year told the kind
-                        kinds.append((depth, kind, phrase))
+                for kind, phrase in self.cues.part_kinds(sec.get("heading") or "", year_kinds.get(sec["section_id"])):
+                    kinds.append((depth, kind, phrase))
             info[sid] = {"kinds": kinds, "level": by_id[sid].get("level") or 0,
                          "heading": by_id[sid].get("heading") or "", "parent": by_id[sid].get("parent_id")}
         return info

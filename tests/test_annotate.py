@@ -558,27 +558,33 @@ def _seed_article(name: str) -> str:
     return text[start:text.index("社区治理经验篇", start + len(name))]
 
 
+def _sentence_texts(cfg, text: str) -> list[str]:
+    from pipeline.structure import split
+
+    return [s["text"] for s in split(text, cfg.structure)[1]]
+
+
+def _nothing_done(cfg, texts: list[str]) -> bool:
+    """says_nothing_done() of a document's sentences, their counts found by the cues' count_pattern."""
+    from pipeline.annotate import says_nothing_done
+
+    count = load_cues(cfg).count_regex
+    return says_nothing_done(texts, np.array([bool(count.search(t)) for t in texts], dtype=bool), cfg.annotate.plan)
+
+
 def test_a_plan_that_says_nothing_done_is_a_plan(cfg):
     """An article of the seeds is a legal-publicity plan that announces itself nowhere: 29 numbered bare verb
     phrases (2、组织开展…主题宣传活动。) that the model reads as practices carried out, and not one 了, 已, 累计 or
     count. A work report's review and an experience write-up say far more of things done."""
-    from pipeline.annotate import says_nothing_done
     from pipeline.structure import split
 
-    def texts(text):
-        return [s["text"] for s in split(text, cfg.structure)[1]]
-
-    count = load_cues(cfg).count_regex
-
-    def nothing_done(texts):
-        return says_nothing_done(texts, np.array([bool(count.search(t)) for t in texts], dtype=bool), spec)
-
     spec = cfg.annotate.plan
-    plan = texts(_seed_article("社区治理经验篇6"))
-    assert len(plan) >= spec.done_min_sentences and nothing_done(plan)
-    assert not nothing_done(texts(_seed_article("社区治理经验篇2")))
-    assert not nothing_done(texts((ROOT / "corpora" / "sample" / "city-reports-2024" / "北京.txt").read_text(encoding="utf-8")))
-    assert not nothing_done(plan[: spec.done_min_sentences - 1])  # too short to judge
+    plan = _sentence_texts(cfg, _seed_article("社区治理经验篇6"))
+    assert len(plan) >= spec.done_min_sentences and _nothing_done(cfg, plan)
+    assert not _nothing_done(cfg, _sentence_texts(cfg, _seed_article("社区治理经验篇2")))
+    beijing = (ROOT / "corpora" / "sample" / "city-reports-2024" / "北京.txt").read_text(encoding="utf-8")
+    assert not _nothing_done(cfg, _sentence_texts(cfg, beijing))
+    assert not _nothing_done(cfg, plan[: spec.done_min_sentences - 1])  # too short to judge
 
     sections, sentences = split(_seed_article("社区治理经验篇6"), cfg.structure)
     Annotator(cfg).annotate(sentences, sections)
@@ -590,14 +596,9 @@ def test_a_plan_that_says_nothing_done_is_a_plan(cfg):
 @pytest.mark.skipif(not REPORTS.exists(), reason="shared corpora absent")
 def test_work_reports_say_enough_done_not_to_be_plans(cfg):
     """威海 writes its review without 了 (1.8% of its sentences hold 了/已/…); its counts take it to 29%."""
-    from pipeline.annotate import says_nothing_done
-    from pipeline.structure import split
-
-    count = load_cues(cfg).count_regex
     for city in ("威海", "台州"):
-        texts = [s["text"] for s in split((REPORTS / f"{city}.txt").read_text(encoding="utf-8"), cfg.structure)[1]]
-        counted = np.array([bool(count.search(t)) for t in texts], dtype=bool)
-        assert not says_nothing_done(texts, counted, cfg.annotate.plan), city
+        texts = _sentence_texts(cfg, (REPORTS / f"{city}.txt").read_text(encoding="utf-8"))
+        assert not _nothing_done(cfg, texts), city
 
 
 def test_a_headings_modal_verb_names_a_measure_and_its_object_no_kind(cfg):
