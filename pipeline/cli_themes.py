@@ -7,25 +7,44 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.padding import Padding
 
 from pipeline.cli_output import fail
 
 
+EXAMPLE_CHARS = 80
+MARKS = "①②③"
+
+
+def example_lines(examples: list[str]) -> str:
+    """Up to three examples, one a line, each numbered with no space after its mark: a space was where a
+    narrow terminal wrapped, leaving the mark alone on its line above the unbroken Chinese text."""
+    return "\n".join(f"{mark}{e[:EXAMPLE_CHARS]}{'…' if len(e) > EXAMPLE_CHARS else ''}"
+                     for mark, e in zip(MARKS, examples))
+
+
+def theme_block(r: dict) -> tuple[str, str]:
+    """One theme as Rich markup: a title line (id, name, kind) and its body (counts by type, top terms,
+    examples). A block, not a table row: six table columns left the examples a few characters wide at 80
+    columns. No space inside the terms or after a mark, where the terminal would wrap."""
+    title = f"[bold]{escape(r['theme_id'])}[/bold]  {escape(r['name_zh'])}  [dim]{r['kind']}[/dim]"
+    body = [f"{r['sentences']} sentences {r['sentences_problem']}/{r['sentences_measure']}/"
+            f"{r['sentences_experience']}, {r['articles']} articles {r['articles_problem']}/"
+            f"{r['articles_measure']}/{r['articles_experience']}"]
+    if r["top_terms"]:
+        body.append(f"terms：{escape('、'.join(r['top_terms'][:8]))}")
+    body.append(escape(example_lines(r["examples"])))
+    return title, "\n".join(body)
+
+
 def print_themes(rows: list[dict]) -> None:
-    table = Table(title="themes", show_lines=True, title_justify="left")
-    for name in ("theme", "kind", "sentences P/M/E", "articles P/M/E", "top terms", "examples"):
-        table.add_column(name, overflow="fold")
+    console = Console()
+    console.print(f"{len(rows)} themes (counts as all, then problem/measure/experience)", style="bold")
     for r in rows:
-        table.add_row(
-            escape(f"{r['theme_id']}\n{r['name_zh']}"),
-            r["kind"],
-            f"{r['sentences']} ({r['sentences_problem']}/{r['sentences_measure']}/{r['sentences_experience']})",
-            f"{r['articles']} ({r['articles_problem']}/{r['articles_measure']}/{r['articles_experience']})",
-            escape("、".join(r["top_terms"][:8])),
-            escape("\n".join(f"• {e[:80]}" for e in r["examples"][:3])),
-        )
-    Console().print(table)
+        title, body = theme_block(r)
+        console.print()
+        console.print(title)
+        console.print(Padding(body, (0, 0, 0, 2)))
 
 
 def register(app: typer.Typer) -> None:

@@ -362,6 +362,23 @@ def test_themes_cli_lists_themes_and_prints_a_yaml_stanza(tmp_path):
     assert result.exit_code == 1 and "no themes table" in result.output
 
 
+def test_themes_cli_examples_read_in_a_narrow_terminal(tmp_path):
+    """At 80 columns (a pipe, a laptop's terminal) each example starts on its mark's line: with a space
+    after a bullet, Rich wrapped there and left the bullet alone above the unbroken Chinese text."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.cli_themes import example_lines
+
+    long = "社区的行政性负担主要表现在这些方面" * 6
+    assert example_lines([long, "短句。"]) == f"①{long[:80]}…\n②短句。"
+    run, _, _ = _run_fixture(tmp_path, _cfg(tmp_path, model=False))
+    result = CliRunner().invoke(app, ["themes", str(run)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    cells = [c.strip() for line in result.output.splitlines() for c in line.split("│")]
+    assert "①" not in cells and any(c.startswith("①") and len(c) > 1 for c in cells)
+
+
 def test_a_match_never_spans_a_masked_phrase(pattern_matcher):
     # seed sentence: the rule-of-law phrase 学法用法的积极性 is masked for low_participation
     text = "充分调动各方面学法用法的积极性、主动性和创造性,为法制宣传教育工作营造良好的社会环境。"
