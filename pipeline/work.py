@@ -151,7 +151,7 @@ def _ingest_file(task: FileTask, root: Path, cfg: Config, w: _Workers,
         try:
             with clock("regions"):
                 found = regions.find_mentions(text, w.gazetteer, art.get("region_hint") or "")
-                primary = regions.primary_region(found, art.get("region_hint") or "", w.gazetteer)
+                primary = regions.primary_region(found, art.get("region_hint") or "", w.gazetteer, art.get("title") or "")
         except Exception as exc:  # noqa: BLE001 - one bad article must not stop the file
             errors.append(_bug(task.rel, "regions", exc))
             found, primary = [], {}

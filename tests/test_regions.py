@@ -93,6 +93,47 @@ def test_nested_names_prefer_the_larger_unit(gaz):
     assert found("吉林市丰满区。吉林", gaz)[-1] == ("吉林", "2202")
 
 
+def test_a_city_is_not_its_county_of_the_same_name(gaz):
+    """A city report that writes its same-named county in full (乌鲁木齐县, 长沙县) still means the city by the bare
+    name: the county was 'named without doubt' and won, so 长沙's report mentioned 长沙县 70 times and 长沙市 6
+    times, and seven city reports (长沙, 乌鲁木齐, 承德, 吉安, 东营, 广安, 恩施) had the county as their region."""
+    assert found("长沙县、浏阳市。长沙", gaz)[-1] == ("长沙", "4301")
+    assert found("乌鲁木齐县，天山区。乌鲁木齐", gaz)[-1] == ("乌鲁木齐", "6501")
+    assert found("恩施市。恩施", gaz)[-1] == ("恩施", "4228")  # the prefecture (自治州), not 恩施市
+    assert found("吉林市丰满区。吉林", gaz)[-1] == ("吉林", "2202")  # a city and its province: unchanged
+    text = (Path(__file__).resolve().parents[1] / "corpora" / "sample" / "city-reports-2024" / "乌鲁木齐.txt").read_text(
+        encoding="utf-8")
+    hint = "city-reports-2024/乌鲁木齐.txt"
+    r = primary_region(find_mentions(text, gaz, hint), hint, gaz)
+    assert (r["region_code"], r["region_name"]) == ("6501", "乌鲁木齐市")
+
+
+def test_words_are_not_places(gaz):
+    """和平 'peace' (和平区 of 天津 and 沈阳) and 和 'and' before 县 (和县, 马鞍山) in real sentences; the places
+    themselves are still found."""
+    peace = "我们要求一个和平的环境，一个和平的世界。天津、沈阳的工业生产都有增长。"  # 1954 State Council report
+    assert [n for n, _ in found(peace, gaz)] == ["天津", "沈阳"]
+    assert found("培训10次，市直部门和县区赴先进地区学习。", gaz) == []  # 淮北
+    assert found("中心城区带动力和县城承载力还需提升。", gaz) == []  # 温州
+    assert found("马鞍山市和县", gaz) == [("马鞍山市", "3405"), ("和县", "340523")]
+    assert found("天津市和平区", gaz) == [("天津市", "12"), ("和平区", "120101")]
+
+
+def test_a_national_bodys_document_has_no_region(gaz):
+    """The State Council's reports name a province a few times in 30,000 characters; their title says they are
+    national. A local implementation of a national law names its place in the title and keeps it."""
+    text = "海南建省办经济特区。海南的开发。北京。"  # three mentions, two of 海南: a majority
+    assert primary_region(find_mentions(text, gaz), "", gaz)["region_name"] == "海南省"
+    for title in ("1988年中华人民共和国国务院政府工作报告", "在中国共产党第十次全国代表大会上的报告",
+                  "第十届全国人民代表大会第五次会议关于政府工作报告的决议", "全面开创社会主义现代化建设的新局面 (十二大)"):
+        r = primary_region(find_mentions(text, gaz), "", gaz, title)
+        assert r["region_code"] is None and r["regions"] == ["11", "46"], title
+    for local in ("海南省实施《中华人民共和国农业技术推广法》办法", "北京共产主义组织的报告 (一大)"):
+        assert primary_region(find_mentions(text, gaz), "", gaz, local)["region_name"] == "海南省", local
+    assert primary_region(find_mentions(text, gaz, "海南/x.md"), "海南/x.md", gaz,
+                          "国务院关于海南的批复")["region_name"] == "海南省"  # a hint is trusted first
+
+
 def test_primary_region_from_hints(gaz):
     def region(hint, text=""):
         return primary_region(find_mentions(text, gaz, hint), hint, gaz)

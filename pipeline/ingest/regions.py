@@ -53,6 +53,8 @@ class RegionLists(Strict):
     generic_full_names: list[str] = Field(default_factory=list, description="full names needing their city/province")
     not_place_words: list[str] = Field(default_factory=list, description="words containing a place name, not places")
     not_followed_by: str = Field("", description="regex tested after a match: streets, schools, companies")
+    national_title: str = Field("", description="regex searched in a title naming no place: a national body's "
+                                                "document, which gets no primary region")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +79,11 @@ class Gazetteer:
     """Units, their surface forms and the automaton; build with Gazetteer.load(cfg) (cached per process)."""
 
     def __init__(self, units: dict[str, Unit], surfaces: dict[str, tuple[Candidate, ...]],
-                 masks: list[str], not_followed_by: re.Pattern | None, primary_min_share: float = 0.5) -> None:
+                 masks: list[str], not_followed_by: re.Pattern | None, primary_min_share: float = 0.5,
+                 national_title: re.Pattern | None = None) -> None:
         self.units = units
         self.primary_min_share = primary_min_share
+        self.national_title = national_title
         self.surfaces = surfaces
         self.not_followed_by = not_followed_by
         self.county_count = {s: sum(units[c.code].level == "county" for c in cands) for s, cands in surfaces.items()}
@@ -133,7 +137,7 @@ def _load_cached(folder: str, lists_path: str, regions_cfg: str) -> Gazetteer:
     units = read_units(Path(folder))
     surfaces = build_surfaces(units, lists, cfg["min_short_name_chars"])
     return Gazetteer(units, surfaces, lists.not_place_words, _compile(lists.not_followed_by, path),
-                    cfg["primary_min_share"])
+                     cfg["primary_min_share"], _compile(lists.national_title, path))
 
 
 def _compile(pattern: str, source: Path) -> re.Pattern | None:
@@ -266,9 +270,10 @@ def _allowed(c: Candidate, unit: Unit, ctx: int, n_counties: int, leading: bool)
 
 def _resolve(surface: str, cands: tuple[Candidate, ...], evidence: set[str], gaz: Gazetteer,
              leading: bool = False) -> Unit | None:
-    """The candidate named elsewhere without doubt; else the larger of two nested ones (长沙 is the city, not
-    长沙县; 吉林 the province unless 吉林市 is written somewhere); then the one whose city or province the text
-    names; then the higher level; then the lower code."""
+    """The city rather than its county of the same name (乌鲁木齐 is 乌鲁木齐市, even where 乌鲁木齐县 is also
+    written in full); then the candidate named elsewhere without doubt; else the larger of two nested ones
+    (长沙 is the city, not 长沙县; 吉林 the province unless 吉林市 is written somewhere); then the one whose city
+    or province the text names; then the higher level; then the lower code."""
     n_counties = gaz.county_count[surface]
     allowed = []
     for c in cands:
@@ -276,6 +281,8 @@ def _resolve(surface: str, cands: tuple[Candidate, ...], evidence: set[str], gaz
         ctx = _context(unit, evidence)
         if _allowed(c, unit, ctx, n_counties, leading):
             allowed.append((unit.code in evidence, ctx, LEVEL_RANK[unit.level], -int(unit.code), unit))
+    codes = {a[4].code for a in allowed}
+    allowed = [a for a in allowed if a[4].level != "county" or a[4].parent not in codes]
     if len(allowed) > 1:
         named = [a for a in allowed if a[0]]
         if named:
@@ -352,7 +359,14 @@ def _descend(node: str | None, counts: Counter, children: dict[str | None, list[
         node = best
 
 
-def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer) -> dict:
+def is_national(title: str, gaz: Gazetteer) -> bool:
+    """A national body's own document (国务院政府工作报告, 在中国共产党第十次全国代表大会上的报告): its title
+    matches the lists' national_title and names no place (北京市实施《中华人民共和国…法》办法 names one)."""
+    return bool(title and gaz.national_title is not None and gaz.national_title.search(title)
+                and not _mentions(title, gaz, set()))
+
+
+def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer, title: str = "") -> dict:
     """The article's region, most specific first, from its hint and its mentions.
 
     The hint (a leading place name in a folder or file name: city-reports-2024/北京.txt, 北京地方法规/,
@@ -360,7 +374,9 @@ def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer) -> dict
     the whole country without a hint) the rule walks down the division tree while one child region holds at
     least regions.primary_min_share of the mentions under the current one, a mention counting for its region and every
     region above it: a city report full of its own name and a few of its districts stays at the city; an
-    article about one district goes down to it; a national text naming many provinces gets no region.
+    article about one district goes down to it; a national text naming many provinces gets no region, and
+    neither does a national body's document without a hint (is_national: the State Council's reports name
+    one province or city more than others, 海南 or 浦东, a few times in 30,000 characters).
     """
     hinted = hint_mentions(hint_text, gaz) if hint_text else []
     counts: Counter = Counter()
@@ -372,7 +388,7 @@ def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer) -> dict
         children.setdefault(gaz.units[code].parent, []).append(code)
     start = max(hinted, key=lambda m: (LEVEL_RANK["province"] - LEVEL_RANK[m["level"]], m["start"]))["code"] \
         if hinted else None
-    code = _descend(start, counts, children, gaz.primary_min_share)
+    code = None if start is None and is_national(title, gaz) else _descend(start, counts, children, gaz.primary_min_share)
     regions = sorted({m["code"] for m in mentions} | {m["code"] for m in hinted})
     if code is None:
         return {"region_code": None, "region_name": None, "province_code": None, "province": None,
