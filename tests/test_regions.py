@@ -109,12 +109,16 @@ def test_a_city_is_not_its_county_of_the_same_name(gaz):
 
 
 def test_words_are_not_places(gaz):
-    """和平 'peace' (和平区 of 天津 and 沈阳) and 和 'and' before 县 (和县, 马鞍山) in real sentences; the places
-    themselves are still found."""
+    """和平 'peace' (和平区 of 天津 and 沈阳), 和 'and' before 县 (和县, 马鞍山), rivers and regions named after a
+    place, in real sentences; the places themselves are still found."""
     peace = "我们要求一个和平的环境，一个和平的世界。天津、沈阳的工业生产都有增长。"  # 1954 State Council report
     assert [n for n, _ in found(peace, gaz)] == ["天津", "沈阳"]
     assert found("培训10次，市直部门和县区赴先进地区学习。", gaz) == []  # 淮北
     assert found("中心城区带动力和县城承载力还需提升。", gaz) == []  # 温州
+    assert found("加快推进赤水河水源涵养", gaz) == []  # 泸州: a river, not 赤水市
+    assert [n for n, _ in found("对接武汉，成功举办江汉平原（天门）油菜花节", gaz)] == ["武汉", "天门"]  # not 江汉区
+    assert [n for n, _ in found("中国—东盟信息港南宁核心基地", gaz)] == ["南宁"]  # not 港南区 + 宁
+    assert [n for n, _ in found("临沂市河东区", gaz)] == ["临沂市", "河东区"]
     assert found("马鞍山市和县", gaz) == [("马鞍山市", "3405"), ("和县", "340523")]
     assert found("天津市和平区", gaz) == [("天津市", "12"), ("和平区", "120101")]
 
