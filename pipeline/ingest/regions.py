@@ -366,19 +366,40 @@ def is_national(title: str, gaz: Gazetteer) -> bool:
                 and not _mentions(title, gaz, set()))
 
 
-def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer, title: str = "") -> dict:
-    """The article's region, most specific first, from its hint and its mentions.
+def _most_specific(found: list[dict]) -> str | None:
+    """Code of the most specific place among mentions (the last of equals)."""
+    if not found:
+        return None
+    return max(found, key=lambda m: (LEVEL_RANK["province"] - LEVEL_RANK[m["level"]], m["start"]))["code"]
 
-    The hint (a leading place name in a folder or file name: city-reports-2024/北京.txt, 北京地方法规/,
-    清远市住宅小区物业管理条例.md) is trusted first: its most specific place is the start. From there (or from
-    the whole country without a hint) the rule walks down the division tree while one child region holds at
-    least regions.primary_min_share of the mentions under the current one, a mention counting for its region and every
-    region above it: a city report full of its own name and a few of its districts stays at the city; an
-    article about one district goes down to it; a national text naming many provinces gets no region, and
-    neither does a national body's document without a hint (is_national: the State Council's reports name
-    one province or city more than others, 海南 or 浦东, a few times in 30,000 characters).
+
+def _own_place(own: list[dict], counts: Counter, gaz: Gazetteer) -> str | None:
+    """The most specific of the places leading the title or file name; a name that is also a unit inside it
+    is that unit when the text is mostly about it (吉林.txt: the province by the name alone, 吉林市 by the
+    text)."""
+    code = _most_specific(own)
+    surface = next(m["text"] for m in own if m["code"] == code)
+    inner = [c.code for c in gaz.surfaces.get(surface, ()) if c.code != code and code in _ancestors(c.code, gaz)]
+    best = max(inner, key=lambda c: counts[c], default=None)
+    return best if best and counts[best] >= gaz.primary_min_share * counts[code] > 0 else code
+
+
+def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer, title: str = "") -> dict:
+    """The article's region, most specific first, from its title, its hint and its mentions.
+
+    A place leading the article's title or its file name (济南市城市公共交通条例, city-reports-2024/北京.txt) names
+    the article's own place: that is its region, however often the text names one of its districts (a city's
+    law singles out one district again and again: 县（市）、长清区人民政府 ten times in 济南's). Otherwise a
+    place leading a folder name (北京地方法规/) is the start, else the whole country, and the rule walks down the
+    division tree while one child region holds at least regions.primary_min_share of the mentions under the
+    current one, a mention counting for its region and every region above it: an article about one district
+    goes down to it; a national text naming many provinces gets no region, and neither does a national
+    body's document (is_national: the State Council's reports name one province or city more than others,
+    海南 or 浦东, a few times in 30,000 characters).
     """
     hinted = hint_mentions(hint_text, gaz) if hint_text else []
+    own = (hint_mentions(_PATH_SPLIT.split(hint_text)[-1], gaz) if hint_text else []) + \
+        (hint_mentions(title, gaz) if title else [])
     counts: Counter = Counter()
     for m in mentions:
         if m["code"] in gaz.units:
@@ -386,10 +407,14 @@ def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer, title: 
     children: dict[str | None, list[str]] = {}
     for code in counts:
         children.setdefault(gaz.units[code].parent, []).append(code)
-    start = max(hinted, key=lambda m: (LEVEL_RANK["province"] - LEVEL_RANK[m["level"]], m["start"]))["code"] \
-        if hinted else None
-    code = None if start is None and is_national(title, gaz) else _descend(start, counts, children, gaz.primary_min_share)
-    regions = sorted({m["code"] for m in mentions} | {m["code"] for m in hinted})
+    start = _most_specific(hinted)
+    if own:
+        code = _own_place(own, counts, gaz)
+    elif start is None and is_national(title, gaz):
+        code = None
+    else:
+        code = _descend(start, counts, children, gaz.primary_min_share)
+    regions = sorted({m["code"] for m in (*mentions, *hinted, *own)})
     if code is None:
         return {"region_code": None, "region_name": None, "province_code": None, "province": None,
                 "city_code": None, "city": None, "regions": regions}
