@@ -34,11 +34,26 @@ def hit_text(hit: dict) -> Text:
     return text
 
 
+def zero_message(result: dict) -> str:
+    """What to try when nothing matched: the words must all be in one sentence; how many each finds alone,
+    and the words without the filters."""
+    lines = ["no sentence matches" + (f": every word must be in the same sentence" if len(result["terms"]) > 1 else "")]
+    for h in result["zero_hints"]:
+        what = "the words without the filters" if h["label"] == "without filters" else f"{h['label']} alone"
+        lines.append(f"  {what}: {h['count']} sentences")
+    if not result["zero_hints"]:
+        lines.append("  try another word, or fewer filters")
+    return "\n".join(lines)
+
+
 def print_table(result: dict) -> None:
     out = Console() if sys.stdout.isatty() else Console(width=140)
     shown = len(result["hits"])
     total = result["total"]
     total = f"{total}+" if result.get("total_capped") else total
+    if not result["total"] and result.get("zero_hints") is not None:
+        out.print(zero_message(result), highlight=False, markup=False)
+        return
     out.print(f"[bold]{total}[/] matching sentences; showing {result['offset'] + 1 if shown else 0}"
               f"–{result['offset'] + shown}", highlight=False)
     table = Table(show_lines=True, expand=True)

@@ -256,6 +256,20 @@ def test_cli_empty_query(run):
     assert listed["total"] > 0 and all("aging" in h["themes"] for h in listed["hits"])
 
 
+def test_nothing_found_says_what_would_match(run, searcher):
+    """All words must be in one sentence: with none found, each word's count alone and the words' count
+    without the filters tell the user what to drop (the CLI printed an empty table)."""
+    r = searcher.search("老龄化 xyzzy")
+    assert r["total"] == 0 and r["zero_hints"] == [{"label": "老龄化", "count": searcher.search("老龄化")["total"]},
+                                                    {"label": "xyzzy", "count": 0}]
+    assert r["zero_hints"][0]["count"] > 0 and searcher.search("老龄化")["zero_hints"] == []
+    r = searcher.search("老龄化", searcher.filters(years="1950"))
+    assert r["total"] == 0 and r["zero_hints"] == [{"label": "without filters", "count": searcher.search("老龄化")["total"]}]
+    out = cli("search", run, "老龄化 xyzzy").output
+    assert "every word must be in the same sentence" in out and "老龄化 alone: 2 sentences" in out and "┏" not in out
+    assert "the words without the filters: 2 sentences" in cli("search", run, "老龄化", "--year", "1950").output
+
+
 def test_cli_long_query_note(run):
     result = cli("search", run, "社区" * 5000)
     assert result.exit_code == 0 and "cut to its first 200" in result.output

@@ -40,6 +40,11 @@ def test_search_page_and_its_json_twin(client):
     assert {"type", "theme", "year", "source"} <= {f["kind"] for f in data["facets"]}
 
 
+def test_nothing_found_shows_each_words_count(client):
+    page = client.get("/", params={"q": "老龄化 xyzzy"})
+    assert "没有找到匹配的句子" in page.text and "只搜“老龄化”：2 个句子" in page.text and "只搜“xyzzy”：0 个句子" in page.text
+
+
 def test_start_page_lists_themes_and_facets(client):
     page = client.get("/")
     assert page.status_code == 200 and "/theme/aging" in page.text and "人口老龄化" in page.text

@@ -314,15 +314,29 @@ class Searcher:
         else:  # filters only: rowid order is prior-quality order
             ranked = [(r[0], 0.0) for r in con.execute(
                 "SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ? OFFSET ?", (expr, limit, offset))]
-        n_total = None
-        if total:
-            n_total = con.execute("SELECT count(*) FROM (SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?)",
-                                  (expr, q.count_cap + 1)).fetchone()[0]
+        n_total = self._count(expr) if total else None
         hits = self._hits(ranked, [t.surface for t in parsed.terms], context, offset)
         return {"query": query, "terms": [t.surface for t in parsed.terms], "notices": parsed.notices,
                 "total": min(n_total, q.count_cap) if n_total is not None else None,
                 "total_capped": bool(n_total and n_total > q.count_cap), "offset": offset, "limit": limit,
-                "hits": hits}
+                "hits": hits, "zero_hints": self._zero_hints(parsed, filters) if n_total == 0 else []}
+
+    def _count(self, expr: str) -> int:
+        """Matches of an FTS expression, counted up to query.count_cap + 1."""
+        return self.con.execute("SELECT count(*) FROM (SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?)",
+                                (expr, self.settings.query.count_cap + 1)).fetchone()[0]
+
+    def _zero_hints(self, parsed: ParsedQuery, filters: Filters) -> list[dict]:
+        """When nothing matches, what would: each word alone (all words must be in one sentence) and the
+        words without the filters, as {"label", "count"} (count capped like total)."""
+        cap = self.settings.query.count_cap
+        hints = []
+        if len(parsed.terms) > 1:
+            for t in parsed.terms:
+                hints.append({"label": t.surface, "count": self._count(match_expression(ParsedQuery([t]), filters))})
+        if filters.any() and parsed.terms:
+            hints.append({"label": "without filters", "count": self._count(match_expression(parsed, Filters()))})
+        return [{**h, "count": min(h["count"], cap)} for h in hints]
 
     def _ranked(self, parsed: ParsedQuery, filters: Filters, expr: str, window: int) -> list[tuple[int, float]]:
         """(rowid, score) best first: BM25 over at most `window` matches, word matches before substrings.
