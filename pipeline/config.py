@@ -94,7 +94,7 @@ DEFAULT_COLUMNS: dict[str, list[str]] = {
 
 
 class CollectionMapping(Strict):
-    """How rows of a .csv/.jsonl/.xlsx/.xls collection become documents.
+    """How rows of a .csv/.jsonl/.json/.xlsx/.xls collection become documents.
 
     Each column is a name or a list of candidate names: the first the file has (exact, else ignoring
     case and surrounding spaces) is used, so one mapping serves collections exported by different tools
@@ -134,9 +134,9 @@ class MeetingConfig(Strict):
 
 class IngestConfig(Strict):
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".doc", ".wps", ".rtf", ".odt", ".pdf", ".csv",
-                             ".jsonl", ".xlsx", ".xls"]
+                             ".jsonl", ".json", ".xlsx", ".xls"]
     join_broken_lines: list[str] = Field(
-        [".txt", ".md", ".csv", ".jsonl", ".xlsx", ".xls"], description="formats whose line breaks inside a sentence are "
+        [".txt", ".md", ".csv", ".jsonl", ".json", ".xlsx", ".xls"], description="formats whose line breaks inside a sentence are "
         "removed (structure.join_broken_lines; word processors and PDFs give their own paragraphs)")
     join_wrapped_lines: list[str] = Field(
         [".docx", ".doc", ".wps", ".rtf", ".odt", ".html", ".htm"], description="formats whose line breaks inside a "
@@ -192,7 +192,7 @@ class IngestConfig(Strict):
     pdf_max_glyph_codes: float = Field(0.1, ge=0, le=1, description="a PDF whose characters are more than this share "
                                        "(cid:N) glyph codes (fonts without a Unicode map) is refused: OCR it")
     collections: list[CollectionMapping] = [CollectionMapping(glob=g, **DEFAULT_COLUMNS)
-                                            for g in ("*.jsonl", "*.csv", "*.xlsx", "*.xls")]
+                                            for g in ("*.jsonl", "*.json", "*.csv", "*.xlsx", "*.xls")]
     meetings: list[MeetingConfig] = Field(default_factory=list, description="numbered meetings whose own reports "
                                           "and resolutions take their year (metadata.meeting_year)")
 

@@ -971,6 +971,36 @@ def test_json_lists_and_objects_are_read_as_their_text(tmp_path):
     assert "empty 'content' (line 3)" in err["error"]
 
 
+def test_a_json_export_is_a_collection(tmp_path):
+    """A .json file (an API's or a scraper's export) was passed over in silence: an array of documents, an
+    object holding one ({"code": 0, "data": [...]}), one document, or JSON Lines saved as .json are read."""
+    api = tmp_path / "api.json"
+    api.write_text(json.dumps({"code": 0, "msg": "ok", "data": [
+        {"标题": "调研报告", "正文": BODY, "发布时间": "2023-05-01", "地区": "杭州市"}, {"标题": "空", "正文": ""},
+        {"title": "乙", "content": [BODY[:40], BODY[40:]]}, 5]}, ensure_ascii=False), encoding="utf-8")
+    res = read(api)
+    assert [(a["title"], a["article_index"]) for a in res.articles] == [("调研报告", 0), ("乙", 2)]
+    assert res.articles[0]["date"] == "2023-05-01" and "杭州市" in res.articles[0]["region_hint"]
+    assert sorted(e["error"].split(" (")[0] for e in res.errors) == ["1 items are not JSON objects",
+                                                                     "1 rows have an empty 'content' or '正文'"]
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps({"result": {"total": 1, "list": [{"title": "丙", "content": BODY}]}}, ensure_ascii=False),
+                      encoding="utf-8")
+    assert [a["title"] for a in read(nested).articles] == ["丙"]
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"title": "甲", "content": BODY}, ensure_ascii=False), encoding="utf-8")
+    assert [a["title"] for a in read(one).articles] == ["甲"]
+    lines = tmp_path / "lines.json"
+    lines.write_text("\n".join(json.dumps({"title": t, "text": BODY}, ensure_ascii=False) for t in "甲乙"), encoding="utf-8")
+    assert [a["title"] for a in read(lines).articles] == ["甲", "乙"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"text": "x"', encoding="utf-8")
+    err = only_error(read(bad))
+    assert "not valid JSON" in err["error"] and ".jsonl" in err["hint"]
+    bad.write_text("[" * 100_000, encoding="utf-8")  # deeper than Python's stack: no 'please report' row
+    assert "nested too deeply" in only_error(read(bad))["error"]
+
+
 def test_a_stray_quote_in_a_csv_loses_no_rows(tmp_path):
     """A quote opened and never closed ran the csv reader over every line after it: three reports became
     one cell of the broken row. Those lines are rows of their own again, and the row is reported by its
@@ -1246,12 +1276,15 @@ def _sample_bytes(ext: str, tmp: Path) -> bytes:
         return f"title,content,year\n调研,{BODY},2023\n".encode("gbk")
     elif ext == ".jsonl":
         return (json.dumps({"title": "调研", "content": BODY, "date": "2023-01-02"}, ensure_ascii=False) + "\n").encode()
+    elif ext == ".json":
+        return json.dumps({"code": 0, "data": [{"title": "调研", "content": BODY}, {"title": "乙", "content": [BODY]}]},
+                          ensure_ascii=False).encode()
     else:
         return f"# 调研\n\n## 一、基本情况\n\n{BODY}\n".encode("gb18030" if ext == ".txt" else "utf-8")
     return (tmp / f"a{ext}").read_bytes()
 
 
-DAMAGED_FORMATS = (".docx", ".odt", ".pdf", ".xlsx", ".xls", ".rtf", ".html", ".csv", ".jsonl", ".md", ".txt")
+DAMAGED_FORMATS = (".docx", ".odt", ".pdf", ".xlsx", ".xls", ".rtf", ".html", ".csv", ".jsonl", ".json", ".md", ".txt")
 
 
 @pytest.mark.parametrize("ext", DAMAGED_FORMATS)

@@ -22,7 +22,7 @@ from pipeline.ingest.normalize import IDEOGRAPH, normalize
 from pipeline.structure import join_broken_lines
 
 _FORMAT_NAMES = {".htm": "html"}
-_COLLECTIONS = (".csv", ".jsonl", ".xlsx")
+_COLLECTIONS = formats.COLLECTION_EXTENSIONS  # one document a row: never split as a compilation
 
 
 @dataclass

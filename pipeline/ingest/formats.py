@@ -1100,7 +1100,7 @@ def _records_jsonl(data: bytes, cfg: IngestConfig) -> Records:
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nested deeper than Python's stack
             bad.append(i + 1)
             continue
         if isinstance(obj, dict):
@@ -1110,6 +1110,49 @@ def _records_jsonl(data: bytes, cfg: IngestConfig) -> Records:
             bad.append(i + 1)
     errors = [IngestError("extract", f"{len(bad)} lines are not JSON objects (lines {_some(bad)})",
                           "fix or remove those lines; each line must be one JSON object")] if bad else []
+    return list(header), rows, enc, errors
+
+
+def _json_rows(obj: Any) -> list | None:
+    """The documents of a parsed .json export: an array of objects, an object holding one (the longest:
+    {"code": 0, "data": [...]}, as an API or a scraper writes it), or one object that is itself a document."""
+    if isinstance(obj, list):
+        return obj
+    if not isinstance(obj, dict):
+        return None
+    arrays = [v for v in obj.values() if isinstance(v, list) and any(isinstance(x, dict) for x in v)]
+    if not arrays:
+        arrays = [r for v in obj.values() if isinstance(v, dict) for r in [_json_rows(v)] if r and r != [v]]
+    return max(arrays, key=lambda a: sum(isinstance(x, dict) for x in a)) if arrays else [obj]
+
+
+def _records_json(data: bytes, cfg: IngestConfig) -> Records:
+    """Rows of a .json export (_json_rows); a file of one object per line is read as JSON Lines."""
+    text, enc = decode_bytes(data, cfg)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        header, rows, _, errors = _records_jsonl(data, cfg)
+        if rows:  # JSON Lines saved as .json
+            return header, rows, enc, errors
+        raise IngestError("extract", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                          "fix the file, or write it as JSON Lines (.jsonl): one object per line") from None
+    except RecursionError:
+        raise IngestError("extract", "the JSON is nested too deeply to read",
+                          "write it as an array of objects, one per document") from None
+    found = _json_rows(obj)
+    if found is None:
+        raise IngestError("extract", f"the JSON holds a {type(obj).__name__}, not documents",
+                          "write an array of objects, one per document, each with a text field (content, 正文 ...)")
+    rows, bad, header = [], [], {}
+    for i, item in enumerate(found):
+        if isinstance(item, dict):
+            rows.append((f"item {i + 1}", item))
+            header.update(dict.fromkeys(item))
+        else:
+            bad.append(i + 1)
+    errors = [IngestError("extract", f"{len(bad)} items are not JSON objects (items {_some(bad)})",
+                          "each item of the array must be one object (one document)")] if bad else []
     return list(header), rows, enc, errors
 
 
@@ -1203,7 +1246,10 @@ def _records_xls(data: bytes, cfg: IngestConfig) -> Records:
     return list(header), rows, None, []
 
 
-_RECORDS = {".csv": _records_csv, ".jsonl": _records_jsonl, ".xlsx": _records_xlsx, ".xls": _records_xls}
+_RECORDS = {".csv": _records_csv, ".jsonl": _records_jsonl, ".json": _records_json, ".xlsx": _records_xlsx,
+            ".xls": _records_xls}
+#: formats of collections: one document a row
+COLLECTION_EXTENSIONS = tuple(_RECORDS)
 
 
 def _flat(value: Any, sep: str) -> Any:
