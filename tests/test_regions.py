@@ -139,25 +139,26 @@ def test_a_national_bodys_document_has_no_region(gaz):
                           "国务院关于海南的批复")["region_name"] == "海南省"  # a hint is trusted first
 
 
-def test_a_place_leading_the_title_or_file_name_is_the_articles_own(gaz):
+def test_a_place_leading_the_title_is_the_articles_own(gaz):
     """A city's law names one of its districts more often than the city (平顶山: 县（市）、石龙区人民政府 ten times,
-    the city once): the law is still the city's. So is a law naming a fish (松江鲈) as often as its city."""
+    the city once): the law is still the city's. So is a law naming a fish (松江鲈) as often as its city. A
+    compilation's file name is no article's title: its articles still go down to their district."""
     text = "第七条市、县（市）、石龙区人民政府城乡规划主管部门。" * 10 + "平顶山市。"
-    assert primary_region(find_mentions(text, gaz), "", gaz)["region_name"] == "石龙区"  # the text alone
     hint = "河南地方法规/地方性法规/河南/平顶山市城乡规划建设管理条例(2017-11-07).md"
-    assert primary_region(find_mentions(text, gaz, hint), hint, gaz)["region_name"] == "平顶山市"
-    r = primary_region(find_mentions(text, gaz), "", gaz, "平顶山市城乡规划建设管理条例")
+    assert primary_region(find_mentions(text, gaz, hint), hint, gaz)["region_name"] == "石龙区"  # no title
+    r = primary_region(find_mentions(text, gaz, hint), hint, gaz, "平顶山市城乡规划建设管理条例")
     assert (r["region_name"], r["province"]) == ("平顶山市", "河南省")
     fish = "第三十九条江豚、胭脂鱼、松江鲈等国家重点保护水生野生动物。上海市。"
     hint = "上海地方法规/上海/上海市中华鲟保护管理条例(2020-05-14).md"
-    assert primary_region(find_mentions(fish, gaz, hint), hint, gaz)["region_name"] == "上海市"
+    assert primary_region(find_mentions(fish, gaz, hint), hint, gaz, "上海市中华鲟保护管理条例")["region_name"] == "上海市"
     city = "吉林市丰满区。吉林市船营区。吉林市。长春。"  # 吉林.txt: by the name alone the province, by the text the city
     hint = "city-reports-2024/吉林.txt"
-    assert primary_region(find_mentions(city, gaz, hint), hint, gaz)["region_name"] == "吉林市"
+    assert primary_region(find_mentions(city, gaz, hint), hint, gaz, "吉林")["region_name"] == "吉林市"
     hint = "吉林地方法规/吉林省物业管理条例.md"
-    assert primary_region(find_mentions("长春市。延边州。", gaz, hint), hint, gaz)["region_name"] == "吉林省"
-    district = "朝阳区推进老旧小区改造。朝阳区。北京市。"  # a folder's place is only where the walk starts
-    assert primary_region(find_mentions(district, gaz, "北京地方法规/x.md"), "北京地方法规/x.md", gaz)["region_name"] == "朝阳区"
+    assert primary_region(find_mentions("长春市。延边州。", gaz, hint), hint, gaz, "吉林省物业管理条例")["region_name"] == "吉林省"
+    district = "朝阳区推进老旧小区改造。朝阳区。北京市。"
+    hint = "北京社区治理经验汇编.txt"
+    assert primary_region(find_mentions(district, gaz, hint), hint, gaz, "社区治理经验篇3")["region_name"] == "朝阳区"
 
 
 def test_primary_region_from_hints(gaz):

@@ -374,7 +374,7 @@ def _most_specific(found: list[dict]) -> str | None:
 
 
 def _own_place(own: list[dict], counts: Counter, gaz: Gazetteer) -> str | None:
-    """The most specific of the places leading the title or file name; a name that is also a unit inside it
+    """The most specific of the places leading the title; a name that is also a unit inside it
     is that unit when the text is mostly about it (吉林.txt: the province by the name alone, 吉林市 by the
     text)."""
     code = _most_specific(own)
@@ -387,10 +387,12 @@ def _own_place(own: list[dict], counts: Counter, gaz: Gazetteer) -> str | None:
 def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer, title: str = "") -> dict:
     """The article's region, most specific first, from its title, its hint and its mentions.
 
-    A place leading the article's title or its file name (济南市城市公共交通条例, city-reports-2024/北京.txt) names
-    the article's own place: that is its region, however often the text names one of its districts (a city's
-    law singles out one district again and again: 县（市）、长清区人民政府 ten times in 济南's). Otherwise a
-    place leading a folder name (北京地方法规/) is the start, else the whole country, and the rule walks down the
+    A place leading the article's title (济南市城市公共交通条例; 北京 for city-reports-2024/北京.txt, titled by its
+    file name) names the article's own place: that is its region, however often the text names one of its
+    districts (a city's law singles out one district again and again: 县（市）、长清区人民政府 ten times in
+    济南's). A file name is no article's title when the file is a compilation of articles or a collection of
+    rows, each with a title of its own. Otherwise a place leading a folder or file name (北京地方法规/,
+    北京社区治理经验汇编.txt) is the start, else the whole country, and the rule walks down the
     division tree while one child region holds at least regions.primary_min_share of the mentions under the
     current one, a mention counting for its region and every region above it: an article about one district
     goes down to it; a national text naming many provinces gets no region, and neither does a national
@@ -398,8 +400,7 @@ def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer, title: 
     海南 or 浦东, a few times in 30,000 characters).
     """
     hinted = hint_mentions(hint_text, gaz) if hint_text else []
-    own = (hint_mentions(_PATH_SPLIT.split(hint_text)[-1], gaz) if hint_text else []) + \
-        (hint_mentions(title, gaz) if title else [])
+    own = hint_mentions(title, gaz) if title else []
     counts: Counter = Counter()
     for m in mentions:
         if m["code"] in gaz.units:
