@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.padding import Padding
+from rich.text import Text
 
 from pipeline.cli_output import fail
 
@@ -33,8 +33,18 @@ def theme_block(r: dict) -> tuple[str, str]:
             f"{r['articles_measure']}/{r['articles_experience']}"]
     if r["top_terms"]:
         body.append(f"terms：{escape('、'.join(r['top_terms'][:8]))}")
-    body.append(escape(example_lines(r["examples"])))
+    if r["examples"]:
+        body.append(escape(example_lines(r["examples"])))
     return title, "\n".join(body)
+
+
+def print_indented(console: Console, markup: str, indent: int = 2) -> None:
+    """Markup wrapped to the console's width less the indent, each line indented and none padded with
+    trailing spaces (rich.padding.Padding pads every line to the full width)."""
+    options = console.options.update_width(max(console.width - indent, 20))
+    for line in console.render_lines(Text.from_markup(markup), options, pad=False):
+        text = Text(" " * indent).append_text(Text.assemble(*((seg.text, seg.style) for seg in line if not seg.control)))
+        console.print(text, soft_wrap=True)
 
 
 def print_themes(rows: list[dict]) -> None:
@@ -44,7 +54,7 @@ def print_themes(rows: list[dict]) -> None:
         title, body = theme_block(r)
         console.print()
         console.print(title)
-        console.print(Padding(body, (0, 0, 0, 2)))
+        print_indented(console, body)
 
 
 def register(app: typer.Typer) -> None:
