@@ -20,7 +20,7 @@ import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -1092,25 +1092,32 @@ def _some(items: list, n: int = 5) -> str:
     return ", ".join(map(str, items[:n])) + (" ..." if len(items) > n else "")
 
 
-def _records_jsonl(data: bytes, cfg: IngestConfig) -> Records:
-    text, enc = decode_bytes(data, cfg)
+def _object_rows(items: Iterable[tuple[int, Any]], unit: str, hint: str) -> tuple[list[str], list, list[IngestError]]:
+    """(header, rows, errors) of parsed JSON values numbered by their place: each object is a row named
+    'unit N'; anything else (None: not parsed) is reported by its number."""
     rows, bad, header = [], [], {}
-    for i, line in enumerate(text.split("\n")):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):  # nested deeper than Python's stack
-            bad.append(i + 1)
-            continue
+    for n, obj in items:
         if isinstance(obj, dict):
-            rows.append((f"line {i + 1}", obj))
+            rows.append((f"{unit} {n}", obj))
             header.update(dict.fromkeys(obj))
         else:
-            bad.append(i + 1)
-    errors = [IngestError("extract", f"{len(bad)} lines are not JSON objects (lines {_some(bad)})",
-                          "fix or remove those lines; each line must be one JSON object")] if bad else []
-    return list(header), rows, enc, errors
+            bad.append(n)
+    errors = [IngestError("extract", f"{len(bad)} {unit}s are not JSON objects ({unit}s {_some(bad)})", hint)] if bad else []
+    return list(header), rows, errors
+
+
+def _json_or_none(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested deeper than Python's stack
+        return None
+
+
+def _records_jsonl(data: bytes, cfg: IngestConfig) -> Records:
+    text, enc = decode_bytes(data, cfg)
+    parsed = ((i + 1, _json_or_none(line)) for i, line in enumerate(text.split("\n")) if line.strip())
+    header, rows, errors = _object_rows(parsed, "line", "fix or remove those lines; each line must be one JSON object")
+    return header, rows, enc, errors
 
 
 def _json_rows(obj: Any) -> list | None:
@@ -1144,16 +1151,9 @@ def _records_json(data: bytes, cfg: IngestConfig) -> Records:
     if found is None:
         raise IngestError("extract", f"the JSON holds a {type(obj).__name__}, not documents",
                           "write an array of objects, one per document, each with a text field (content, 正文 ...)")
-    rows, bad, header = [], [], {}
-    for i, item in enumerate(found):
-        if isinstance(item, dict):
-            rows.append((f"item {i + 1}", item))
-            header.update(dict.fromkeys(item))
-        else:
-            bad.append(i + 1)
-    errors = [IngestError("extract", f"{len(bad)} items are not JSON objects (items {_some(bad)})",
-                          "each item of the array must be one object (one document)")] if bad else []
-    return list(header), rows, enc, errors
+    header, rows, errors = _object_rows(enumerate(found, start=1), "item",
+                                        "each item of the array must be one object (one document)")
+    return header, rows, enc, errors
 
 
 _XLSX_HINT = "open it in Excel/LibreOffice and save it again as .xlsx"
