@@ -50,6 +50,17 @@ def test_discovery_gives_labelled_themes_with_stable_ids(problems):
     assert {r["theme_id"] for r in again} == {r["theme_id"] for r in found}
 
 
+def test_numbers_and_words_of_degree_are_no_terms():
+    """The 1954 State Council report's theme was named 一九五三年、一九五四年、增加, another 生活、很大、改善."""
+    from pipeline.discover import words
+    from pipeline.themes import read_themes_file
+
+    cfg = load_config()
+    text = "一九五三年的工业总产值比一九五四年有了很大的增加，三年来职工生活改善较多。"
+    generic = frozenset(read_themes_file(cfg).discovery_stopwords)
+    assert words([text], cfg, generic) == [["工业", "总产值", "增加", "职工", "生活", "改善"]]
+
+
 def test_sentences_with_a_seeded_theme_or_other_types_are_not_clustered(problems):
     themed = problems.assign(themes=[["coordination"]] * len(problems))
     assert discover_themes(themed, _cfg()) == ([], [])
