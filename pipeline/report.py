@@ -113,7 +113,7 @@ def _rich(frame: pd.DataFrame, title: str, notes: list[str]) -> str:
         table.add_column(escape(str(col)), justify="right" if _numeric_looking(frame[col]) else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*("" if pd.isna(v) else escape(str(v)) for v in row))
-    console = Console(record=True, width=max(100, 14 * len(frame.columns)), file=io.StringIO())
+    console = Console(record=True, width=10_000, file=io.StringIO())  # the table at its natural width: never cut
     console.print(table)
     for n in notes:
         console.print(f"- {n}", markup=False, highlight=False)

@@ -249,6 +249,16 @@ def test_cli_compare_and_gaps(run, cli, tmp_path):
     assert res.exit_code == 0 and "unaddressed_docs" in res.stdout
 
 
+def test_text_tables_are_never_cut():
+    """`zhili gaps` on the sample printed mobility_a… and problem_do…: the text table had a fixed width."""
+    from pipeline import report
+
+    frame = pd.DataFrame({"theme_id": ["mobility_atomization"], "theme": ["人口流动与社会原子化"],
+                          **{f"experience_docs_{i}": [i] for i in range(6)}})
+    text = report._rich(frame, "缺口", [])
+    assert "mobility_atomization" in text and "experience_docs_5" in text and "…" not in text
+
+
 def test_cli_errors_are_one_line(run, cli, tmp_path):
     runner = CliRunner()
     for args in (["compare", str(tmp_path / "none")], ["compare", str(run), "--by", "planet"],
