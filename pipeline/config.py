@@ -134,7 +134,7 @@ class MeetingConfig(Strict):
 
 class IngestConfig(Strict):
     extensions: list[str] = [".txt", ".md", ".html", ".htm", ".docx", ".doc", ".wps", ".rtf", ".odt", ".pdf", ".csv",
-                             ".jsonl", ".json", ".xlsx", ".xls"]
+                             ".jsonl", ".json", ".xlsx", ".xls", ".zip"]
     join_broken_lines: list[str] = Field(
         [".txt", ".md", ".csv", ".jsonl", ".json", ".xlsx", ".xls"], description="formats whose line breaks inside a sentence are "
         "removed (structure.join_broken_lines; word processors and PDFs give their own paragraphs)")

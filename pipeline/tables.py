@@ -31,7 +31,8 @@ def col(name: str, type_: pa.DataType, doc: str = "") -> pa.Field:
 
 DOCUMENTS = pa.schema([
     col("doc_id", pa.string(), "stable id: hash of source path and article index"),
-    col("source_path", pa.string(), "path of the input file, relative to the corpus root when possible"),
+    col("source_path", pa.string(), "path of the input file, relative to the corpus root when possible "
+                                    "(a document of a .zip archive: 调研.zip/北京.txt)"),
     col("article_index", pa.int32(), "position of the article inside its file (compilations, collections)"),
     col("title", pa.string(), "article title (compilation heading, html/docx/pdf title, collection column or first line)"),
     col("date", pa.string(), "ISO yyyy-mm-dd, or yyyy-mm / yyyy when that is all that is known"),
@@ -140,7 +141,7 @@ DOC_THEMES = pa.schema([
 ])
 
 ERRORS = pa.schema([
-    col("source_path", pa.string(), "the input file (relative to the corpus root)"),
+    col("source_path", pa.string(), "the input file (relative to the corpus root; a member of a .zip archive: 调研.zip/北京.txt)"),
     col("stage", pa.string(), "discover | read | extract | structure | annotate | themes"),
     col("error", pa.string(), "what went wrong"),
     col("hint", pa.string(), "what the user can do about it"),

@@ -163,7 +163,7 @@ def _ingest_file(task: FileTask, root: Path, cfg: Config, w: _Workers,
             secs, sents = [], []
         doc = {k: v for k, v in art.items() if k in tables.DOCUMENTS.names}
         doc.update(primary)
-        doc.update(doc_id=doc_id, source_path=task.rel, n_chars=len(text),
+        doc.update(doc_id=doc_id, source_path=art.get("source_path") or task.rel, n_chars=len(text),
                    n_sections=len(secs), n_sentences=len(sents))
         docs.append(doc)
         for row in (*secs, *sents, *found):

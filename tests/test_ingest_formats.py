@@ -1001,6 +1001,51 @@ def test_a_json_export_is_a_collection(tmp_path):
     assert "nested too deeply" in only_error(read(bad))["error"]
 
 
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_a_zip_archive_is_read_as_a_folder_of_documents(tmp_path):
+    """A .zip (a folder emailed or downloaded) was passed over in silence with every document in it. Its
+    documents are read as files of a folder named after it; its member names written in GBK by Windows come
+    out as Chinese; other members are passed over, or reported as a corpus folder's would be."""
+    body = f"调研\n\n一、基本情况\n\n{BODY}\n".encode("gb18030")
+    gbk_name = "成都.txt".encode("gbk")  # 8 bytes, as 'abcd.txt': patched in after writing, no UTF-8 flag
+    path = _zip(tmp_path / "调研材料.zip", {"北京.txt": body, "二季度/天津.md": body, "abcd.txt": body,
+                                           "说明.pptx": b"PK", "图片.jpg": b"\xff\xd8", "inner.zip": b"PK",
+                                           "空.txt": b"", "__MACOSX/._北京.txt": b"x"})
+    path.write_bytes(path.read_bytes().replace(b"abcd.txt", gbk_name))
+    res = read(path)
+    assert [(a["source_path"], a["title"], a["article_index"]) for a in res.articles] == [
+        ("调研材料.zip/北京.txt", "调研", 0), ("调研材料.zip/二季度/天津.md", "调研", 1), ("调研材料.zip/成都.txt", "调研", 2)]
+    assert "调研材料" in res.articles[1]["region_hint"] and "二季度" in res.articles[1]["region_hint"]
+    assert {e["source_path"]: e["error"] for e in res.errors} == {
+        "调研材料.zip/说明.pptx": ".pptx files are not read", "调研材料.zip/inner.zip": ".zip files are not read",
+        "调研材料.zip/空.txt": "empty file"}
+
+
+def test_a_damaged_or_locked_zip_is_an_error_row(tmp_path):
+    bad = tmp_path / "坏.zip"
+    bad.write_bytes(b"PK\x03\x04garbage")
+    assert "not a readable .zip archive" in only_error(read(bad))["error"]
+    locked = _zip(tmp_path / "加密.zip", {"北京.txt": BODY.encode()})
+    data = bytearray(locked.read_bytes())
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):  # set the encryption flag in both headers
+        at = data.find(sig)
+        flag = at + (6 if sig == b"PK\x03\x04" else 8)
+        data[flag] |= 1
+    locked.write_bytes(bytes(data))
+    err = only_error(read(locked))
+    assert err["source_path"] == "加密.zip/北京.txt" and "password" in err["error"]
+    empty = _zip(tmp_path / "图.zip", {"a.jpg": b"\xff\xd8"})
+    assert "holds no document" in only_error(read(empty))["error"]
+
+
 def test_a_stray_quote_in_a_csv_loses_no_rows(tmp_path):
     """A quote opened and never closed ran the csv reader over every line after it: three reports became
     one cell of the broken row. Those lines are rows of their own again, and the row is reported by its
@@ -1276,6 +1321,9 @@ def _sample_bytes(ext: str, tmp: Path) -> bytes:
         return f"title,content,year\n调研,{BODY},2023\n".encode("gbk")
     elif ext == ".jsonl":
         return (json.dumps({"title": "调研", "content": BODY, "date": "2023-01-02"}, ensure_ascii=False) + "\n").encode()
+    elif ext == ".zip":
+        return _zip(tmp / "a.zip", {"a.txt": f"# 调研\n\n{BODY}\n".encode(), "b/c.csv": f"title,content\n调研,{BODY}\n".encode()}
+                    ).read_bytes()
     elif ext == ".json":
         return json.dumps({"code": 0, "data": [{"title": "调研", "content": BODY}, {"title": "乙", "content": [BODY]}]},
                           ensure_ascii=False).encode()
@@ -1284,7 +1332,8 @@ def _sample_bytes(ext: str, tmp: Path) -> bytes:
     return (tmp / f"a{ext}").read_bytes()
 
 
-DAMAGED_FORMATS = (".docx", ".odt", ".pdf", ".xlsx", ".xls", ".rtf", ".html", ".csv", ".jsonl", ".json", ".md", ".txt")
+DAMAGED_FORMATS = (".docx", ".odt", ".pdf", ".xlsx", ".xls", ".rtf", ".html", ".csv", ".jsonl", ".json", ".zip", ".md",
+                   ".txt")
 
 
 @pytest.mark.parametrize("ext", DAMAGED_FORMATS)

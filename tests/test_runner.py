@@ -153,11 +153,14 @@ def test_unsupported_files_are_listed_and_the_run_is_still_cached(tmp_path):
     (corpus / "新方案.ofd").write_bytes(b"PK")
     third = pipeline.run(corpus, out=tmp_path / "c", jobs=1, cache_dir=cache)
     assert not third.run_cached and third.files_cached == 1 and len(tables.load(tmp_path / "c", "errors")) == 3
-    with zipfile.ZipFile(corpus / "调研报告.zip", "w") as zf:  # an archive was passed over in silence
+    (corpus / "材料.rar").write_bytes(b"Rar!")  # an archive was passed over in silence, documents and all
+    with zipfile.ZipFile(corpus / "调研报告.zip", "w") as zf:  # a .zip's documents are read
         zf.write(CITY / "北京.txt", "北京.txt")
-    pipeline.run(corpus, out=tmp_path / "d", jobs=1, cache_dir=cache)
+    fourth = pipeline.run(corpus, out=tmp_path / "d", jobs=1, cache_dir=cache)
     errors = tables.load(tmp_path / "d", "errors").set_index("source_path")
-    assert "解压" in errors.loc["调研报告.zip", "hint"] and len(errors) == 4
+    assert "解压" in errors.loc["材料.rar", "hint"] and len(errors) == 4
+    docs = tables.load(tmp_path / "d", "documents")
+    assert fourth.articles == 2 and sorted(docs["source_path"]) == ["天津.txt", "调研报告.zip/北京.txt"]
 
 
 def one_file_batches():
