@@ -23,7 +23,6 @@ from pipeline.ingest.normalize import IDEOGRAPH, normalize
 from pipeline.structure import join_broken_lines
 
 _FORMAT_NAMES = {".htm": "html"}
-_COLLECTIONS = formats.COLLECTION_EXTENSIONS  # one document a row: never split as a compilation
 
 
 @dataclass
@@ -107,9 +106,8 @@ def discover(root: Path, cfg: Config) -> tuple[list[Path], list[dict]]:
                 elif entry.is_file(follow_symlinks=follow):
                     if path.suffix.lower() in exts:
                         paths.append(path)
-                    elif path.suffix.lower() in unsupported:
-                        errors.append(error_row(display_path(path, root), "discover",
-                                                f"{path.suffix} files are not read", unsupported[path.suffix.lower()]))
+                    elif (row := _unread_row(display_path(path, root), path.suffix, unsupported)) is not None:
+                        errors.append(row)
                 elif entry.is_symlink() and follow and not os.path.exists(entry.path):
                     errors.append(error_row(display_path(path, root), "read", "broken or looping symbolic link",
                                             "fix or remove the link"))
@@ -192,6 +190,13 @@ def _read_bytes(path: Path, max_bytes: float) -> bytes:
                           "check the disk and the file, then run again") from None
 
 
+def _unread_row(rel: str, suffix: str, unsupported: dict[str, str]) -> dict | None:
+    """The errors row of a file zhili does not read: a type unsupported (lower-case suffix -> hint) names is
+    listed with what to do; any other (an image, a stylesheet) is passed over, None."""
+    hint = unsupported.get(suffix.lower())
+    return None if hint is None else error_row(rel, "discover", f"{suffix} files are not read", hint)
+
+
 def _read(path: Path, root: Path, rel: str, cfg: Config, chrome: frozenset[str]) -> FileResult:
     data = _read_bytes(path, cfg.ingest.max_file_mb * 2**20)
     if path.suffix.lower() == ".zip":
@@ -212,7 +217,8 @@ def _read_archive(data: bytes, path: Path, root: Path, rel: str, cfg: Config) ->
         raise IngestError("extract", f"not a readable .zip archive ({exc})",
                           "unpack it with another tool into the corpus folder, or create the archive again") from None
     readable = {e.lower() for e in cfg.ingest.extensions} - {".zip"}
-    unsupported = {k.lower(): v for k, v in cfg.ingest.unsupported.items()}
+    unsupported = {".zip": "unpack the inner archive into the corpus folder and run again",
+                   **{k.lower(): v for k, v in cfg.ingest.unsupported.items()}}
     result, max_bytes = FileResult(), cfg.ingest.max_file_mb * 2**20
     for info in archive.infolist():
         name = _member_name(info)
@@ -221,9 +227,8 @@ def _read_archive(data: bytes, path: Path, root: Path, rel: str, cfg: Config) ->
             continue
         member_rel = f"{rel}/{name}"
         if suffix not in readable:
-            if suffix == ".zip" or suffix in unsupported:
-                hint = unsupported.get(suffix, "unpack the inner archive into the corpus folder and run again")
-                result.errors.append(error_row(member_rel, "discover", f"{suffix} files are not read", hint))
+            if (row := _unread_row(member_rel, suffix, unsupported)) is not None:
+                result.errors.append(row)
             continue
         try:
             if info.file_size > max_bytes:
@@ -273,7 +278,7 @@ def _read_data(data: bytes, path: Path, root: Path, rel: str, cfg: Config, chrom
             "encoding": extracted.encoding, "sha256": sha}
     names = _names(path, root)
     top = _top_folder(names, root, path)
-    is_collection = path.suffix.lower() in _COLLECTIONS
+    is_collection = path.suffix.lower() in formats.COLLECTION_EXTENSIONS  # never split
     join = _join_mode(path.suffix.lower(), cfg)
     blank = 0
     while extracted.units:
