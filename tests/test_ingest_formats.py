@@ -1029,6 +1029,24 @@ def test_a_zip_archive_is_read_as_a_folder_of_documents(tmp_path):
         "调研材料.zip/空.txt": "empty file"}
 
 
+def test_a_member_that_fails_loses_no_other_member(tmp_path, monkeypatch):
+    """An unforeseen failure on one member is that member's row (as a file's is), not the archive's: the
+    others are still read."""
+    real = ingest.formats.extract
+
+    def extract(path, data, cfg):
+        if path.name == "坏.txt":
+            raise ValueError("boom")
+        return real(path, data, cfg)
+
+    monkeypatch.setattr(ingest.formats, "extract", extract)
+    body = f"调研\n\n{BODY}\n".encode()
+    res = read(_zip(tmp_path / "材料.zip", {"坏.txt": body, "好.txt": body}))
+    assert [a["source_path"] for a in res.articles] == ["材料.zip/好.txt"]
+    (err,) = res.errors
+    assert err["source_path"] == "材料.zip/坏.txt" and "boom" in err["error"] and "please report" in err["hint"]
+
+
 def test_a_damaged_or_locked_zip_is_an_error_row(tmp_path):
     bad = tmp_path / "坏.zip"
     bad.write_bytes(b"PK\x03\x04garbage")

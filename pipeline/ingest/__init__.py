@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -144,8 +145,14 @@ def read_file(path: Path, root: Path, cfg: Config, chrome: frozenset[str] = froz
     """Articles of one file; every failure becomes an error row (never raises)."""
     path, root = Path(path), Path(root)
     rel = display_path(path, root)
+    return _guarded(rel, lambda: _read(path, root, rel, cfg, chrome))
+
+
+def _guarded(rel: str, read: Callable[[], FileResult]) -> FileResult:
+    """read()'s result; whatever it raises becomes the error row of the file at rel (a file on disk or a
+    member of an archive, so one bad member does not lose the others)."""
     try:
-        return _read(path, root, rel, cfg, chrome)
+        return read()
     except IngestError as exc:
         return FileResult([], [error_row(rel, exc.stage, exc.error, exc.hint)])
     except MemoryError:
@@ -230,22 +237,8 @@ def _read_archive(data: bytes, path: Path, root: Path, rel: str, cfg: Config) ->
             if (row := _unread_row(member_rel, suffix, unsupported)) is not None:
                 result.errors.append(row)
             continue
-        try:
-            if info.file_size > max_bytes:
-                raise IngestError("read", f"file too large: {info.file_size / 2**20:.1f} MB over ingest.max_file_mb "
-                                          f"({cfg.ingest.max_file_mb:g} MB)", "unpack it and split the file")
-            if info.flag_bits & 0x1:
-                raise IngestError("read", "password-protected in the archive",
-                                  "unpack the archive with its password into the corpus folder and run again")
-            member = archive.read(info)
-            if not member:
-                raise IngestError("read", "empty file", "the file has no content in the archive")
-            found = _read_data(member, path / name, root, member_rel, cfg, frozenset())
-        except IngestError as exc:
-            found = FileResult([], [error_row(member_rel, exc.stage, exc.error, exc.hint)])
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-            found = FileResult([], [error_row(member_rel, "read", f"cannot unpack it ({exc})",
-                                              "unpack the archive with another tool into the corpus folder")])
+        found = _guarded(member_rel, lambda: _read_data(_member_bytes(archive, info, max_bytes), path / name, root,
+                                                        member_rel, cfg, frozenset()))
         for art in found.articles:
             art["article_index"] = len(result.articles)  # unique within the archive: doc ids derive from it
             result.articles.append(art)
@@ -254,6 +247,26 @@ def _read_archive(data: bytes, path: Path, root: Path, rel: str, cfg: Config) ->
         result.errors.append(error_row(rel, "extract", "the archive holds no document zhili reads",
                                        f"zhili reads {', '.join(sorted(readable))}"))
     return result
+
+
+def _member_bytes(archive, info, max_bytes: float) -> bytes:
+    """A member's content, or an IngestError saying why it cannot be had (too large, locked, damaged, empty)."""
+    import zipfile
+
+    if info.file_size > max_bytes:
+        raise IngestError("read", f"file too large: {info.file_size / 2**20:.1f} MB over ingest.max_file_mb "
+                                  f"({max_bytes / 2**20:g} MB)", "unpack it and split the file")
+    if info.flag_bits & 0x1:
+        raise IngestError("read", "password-protected in the archive",
+                          "unpack the archive with its password into the corpus folder and run again")
+    try:
+        data = archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise IngestError("read", f"cannot unpack it ({exc})",
+                          "unpack the archive with another tool into the corpus folder") from None
+    if not data:
+        raise IngestError("read", "empty file", "the file has no content in the archive")
+    return data
 
 
 def _member_name(info) -> str:
