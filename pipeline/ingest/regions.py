@@ -295,14 +295,17 @@ def _resolve(surface: str, cands: tuple[Candidate, ...], evidence: set[str], gaz
 
 def hint_mentions(hint: str, gaz: Gazetteer) -> list[dict]:
     """Mentions leading a path component of the hint (北京地方法规, 清远市住宅小区…条例.md, 天门.txt)."""
-    out = []
-    for part in _PATH_SPLIT.split(hint):
-        pos = 0
-        for m in _mentions(part, gaz, set(), leading=True):
-            if m["start"] != pos:
-                break
-            out.append(m)
-            pos = m["end"]
+    return [m for part in _PATH_SPLIT.split(hint) for m in leading_mentions(part, gaz)]
+
+
+def leading_mentions(text: str, gaz: Gazetteer) -> list[dict]:
+    """The places a name or title opens with, one right after the other (北京市朝阳区…, 济南市城市公共交通条例)."""
+    out, pos = [], 0
+    for m in _mentions(text, gaz, set(), leading=True):
+        if m["start"] != pos:
+            break
+        out.append(m)
+        pos = m["end"]
     return out
 
 
@@ -400,7 +403,7 @@ def primary_region(mentions: list[dict], hint_text: str, gaz: Gazetteer, title: 
     海南 or 浦东, a few times in 30,000 characters).
     """
     hinted = hint_mentions(hint_text, gaz) if hint_text else []
-    own = hint_mentions(title, gaz) if title else []
+    own = leading_mentions(title, gaz) if title else []
     counts: Counter = Counter()
     for m in mentions:
         if m["code"] in gaz.units:
