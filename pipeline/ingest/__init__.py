@@ -10,6 +10,8 @@ import errno
 import hashlib
 import os
 import stat
+import struct
+import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,10 @@ from pipeline.ingest.normalize import IDEOGRAPH, normalize
 from pipeline.structure import join_broken_lines
 
 _FORMAT_NAMES = {".htm": "html"}
+#: the ways a damaged .zip fails in zipfile (found by fuzzing): wrong headers, bad data, an unknown version or
+#: method, encryption, seeks outside the file
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+               ValueError, OSError, struct.error)
 
 
 @dataclass
@@ -216,11 +222,10 @@ def _read_archive(data: bytes, path: Path, root: Path, rel: str, cfg: Config) ->
     source_path: 调研报告.zip/北京.txt); a member zhili does not read is passed over as discover() passes
     over such a file, or reported when ingest.unsupported names its type."""
     import io
-    import zipfile
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise IngestError("extract", f"not a readable .zip archive ({exc})",
                           "unpack it with another tool into the corpus folder, or create the archive again") from None
     readable = {e.lower() for e in cfg.ingest.extensions} - {".zip"}
@@ -251,8 +256,6 @@ def _read_archive(data: bytes, path: Path, root: Path, rel: str, cfg: Config) ->
 
 def _member_bytes(archive, info, max_bytes: float) -> bytes:
     """A member's content, or an IngestError saying why it cannot be had (too large, locked, damaged, empty)."""
-    import zipfile
-
     if info.file_size > max_bytes:
         raise IngestError("read", f"file too large: {info.file_size / 2**20:.1f} MB over ingest.max_file_mb "
                                   f"({max_bytes / 2**20:g} MB)", "unpack it and split the file")
@@ -261,7 +264,7 @@ def _member_bytes(archive, info, max_bytes: float) -> bytes:
                           "unpack the archive with its password into the corpus folder and run again")
     try:
         data = archive.read(info)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+    except _ZIP_ERRORS as exc:
         raise IngestError("read", f"cannot unpack it ({exc})",
                           "unpack the archive with another tool into the corpus folder") from None
     if not data:
