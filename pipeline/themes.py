@@ -67,15 +67,18 @@ class ThemeSpec(Strict):
     context_terms: list[str] = Field(default_factory=list, description="phrases that mark the theme only in a "
                                      "sentence that also holds one of `context` (数字化 of a firm's upgrade is "
                                      "not digital governance; 数字化 of community services is)")
+    context_patterns: list[Regex] = Field(default_factory=list, description="regular expressions that, like "
+                                          "context_terms, count only in a sentence holding one of `context`")
     context: list[str] = Field(default_factory=list, description="phrases of the theme's field, one of which "
-                               "a sentence needs for its context_terms to count")
+                               "a sentence needs for its context_terms and context_patterns to count")
 
     @model_validator(mode="after")
     def _has_matchers(self) -> ThemeSpec:
-        if not self.terms and not self.patterns:
-            raise ValueError("a theme needs at least one entry in terms or patterns")
-        if self.context_terms and not self.context:
-            raise ValueError("context_terms need a context: the phrases one of which must be in the sentence")
+        if not (self.terms or self.patterns or self.context_terms or self.context_patterns):
+            raise ValueError("a theme needs at least one entry in terms, patterns, context_terms or context_patterns")
+        if (self.context_terms or self.context_patterns) and not self.context:
+            raise ValueError("context_terms and context_patterns need a context: the phrases one of which must be "
+                             "in the sentence")
         return self
 
 
@@ -99,7 +102,7 @@ def load_themes(cfg: Config) -> dict[str, ThemeSpec]:
 @dataclass(frozen=True)
 class CompiledTheme:
     theme_id: str
-    positive: re.Pattern
+    positive: re.Pattern | None
     negative: re.Pattern | None
     contextual: re.Pattern | None = None
     context: re.Pattern | None = None
@@ -109,7 +112,7 @@ class CompiledTheme:
         span a masked phrase. Context terms count where the masked text also names the theme's field."""
         if self.negative is not None:
             text = self.negative.sub(lambda m: MASK * len(m.group()), text)
-        found = [m.group() for m in self.positive.finditer(text)]
+        found = [m.group() for m in self.positive.finditer(text)] if self.positive is not None else []
         if self.contextual is not None and self.context.search(text):
             found += [m.group() for m in self.contextual.finditer(text)]
         return list(dict.fromkeys(f for f in found if f and MASK not in f))
@@ -134,7 +137,7 @@ def _alternation(terms: list[str], patterns: list[str]) -> re.Pattern | None:
 def compile_theme(theme_id: str, spec: ThemeSpec) -> CompiledTheme:
     return CompiledTheme(theme_id, _alternation(spec.terms, spec.patterns),
                          _alternation(spec.negative_terms, spec.negative_patterns),
-                         _alternation(spec.context_terms, []), _alternation(spec.context, []))
+                         _alternation(spec.context_terms, spec.context_patterns), _alternation(spec.context, []))
 
 
 class Prefilter:
@@ -154,7 +157,7 @@ class Prefilter:
         self.always = np.zeros(len(specs), dtype=bool)
         for k, spec in enumerate(specs):
             alternatives = [[{term}] for term in spec.terms + spec.context_terms if term]
-            for pattern in spec.patterns:
+            for pattern in spec.patterns + spec.context_patterns:
                 alternatives += regex_literals.pattern_requirements(pattern)
             for needs in alternatives:
                 if not needs:

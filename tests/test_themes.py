@@ -61,7 +61,7 @@ def test_unknown_key_and_empty_theme_are_named(tmp_path):
     with pytest.raises(ConfigError, match=r"themes\.formalism\.term: unknown key"):
         load_themes(_cfg(tmp_path, file=str(path)))
     path = _write_themes(tmp_path, "themes:\n  formalism:\n    name_zh: 形式主义\n    name_en: F\n")
-    with pytest.raises(ConfigError, match=r"themes\.formalism.*terms or patterns"):
+    with pytest.raises(ConfigError, match=r"themes\.formalism.*needs at least one entry in terms, patterns"):
         load_themes(_cfg(tmp_path, file=str(path)))
 
 
@@ -193,10 +193,22 @@ def test_a_fields_digitisation_is_digital_governance_only_where_the_sentence_nam
 
 
 def test_context_terms_need_a_context(tmp_path):
-    path = _write_themes(tmp_path, "themes:\n  t1:\n    name_zh: 甲\n    name_en: A\n    terms: [网格]\n"
-                                   "    context_terms: [数字化]\n")
-    with pytest.raises(ConfigError, match=r"themes\.t1.*context_terms need a context"):
-        load_themes(_cfg(tmp_path, file=str(path)))
+    for key in ("context_terms: [数字化]", "context_patterns: ['数字化.{0,4}平台']"):
+        path = _write_themes(tmp_path, f"themes:\n  t1:\n    name_zh: 甲\n    name_en: A\n    terms: [网格]\n    {key}\n")
+        with pytest.raises(ConfigError, match=r"themes\.t1.*context_terms and context_patterns need a context"):
+            load_themes(_cfg(tmp_path, file=str(path)))
+
+
+def test_context_patterns_count_only_beside_a_word_of_the_context(tmp_path):
+    """A theme of context patterns alone is valid; its patterns mark a sentence only where one of `context` is
+    in it too, and a context word inside a masked phrase does not count."""
+    path = _write_themes(tmp_path, "themes:\n  funds:\n    name_zh: 经费\n    name_en: Funds\n"
+                                   "    context_patterns: ['经费.{0,4}(不足|紧张)']\n    context: [社区, 居委会]\n"
+                                   "    negative_terms: [社区医院]\n")
+    m = ThemeMatcher(_cfg(tmp_path, file=str(path), model=False))
+    assert "funds" in _themes(m, "社区工作经费严重不足。")
+    assert "funds" not in _themes(m, "科研经费不足。")
+    assert "funds" not in _themes(m, "社区医院的经费紧张。")
 
 
 def test_a_pattern_does_not_reach_over_a_comma_or_match_a_reform_by_its_prefix(pattern_matcher):
@@ -438,13 +450,14 @@ def test_document_featurizer_handles_newlines_empty_texts_and_underscores(matche
 
 @pytest.mark.skipif(not CITY.exists(), reason="shared corpus absent")
 def test_prefilter_keeps_every_sentence_a_theme_pattern_matches(pattern_matcher):
-    """The Aho-Corasick prefilter may only skip (sentence, theme) pairs whose patterns find nothing."""
+    """The Aho-Corasick prefilter may only skip (sentence, theme) pairs whose patterns, context patterns
+    included, find nothing."""
     checked = 0
-    for texts in _city_texts(6):
+    for texts in _city_texts(10):
         candidates = pattern_matcher.prefilter.candidates(texts)
         for j, theme in enumerate(pattern_matcher.compiled):
             for row, text in enumerate(texts):
-                if theme.positive.search(text):
+                if theme.hits(text):
                     checked += 1
                     assert candidates[row, j], (theme.theme_id, text)
         assert candidates.mean() < 0.5  # and it does skip most pairs
@@ -502,3 +515,64 @@ def test_tfidf_rows_equal_sklearns_l2_normalize(matcher):
     x.data = 1.0 + np.log(x.data)
     expected = normalize(x @ sp.diags(matcher.model.idf), norm="l2", copy=False).tocsr()
     _same_sparse(_tfidf(counts, matcher.model.idf), expected)
+
+
+def test_a_work_reports_funds_talent_and_coordination_are_no_governance_themes(pattern_matcher):
+    """City and national work reports: R&D and poverty funds, teachers and industry talent, pollution and
+    investment coordination, migrant workers' wages, 依法 as the manner of other work and the business
+    environment's 法治化 are not the themes (hand-checked: of 220 sampled theme links 81 were right); the
+    same words about the grassroots and the law still are."""
+    wrong = [("resource_shortage", "全社会研发经费投入强度2.5%、全省第5位。"),
+             ("resource_shortage", "较大幅度增加财政扶贫资金投入。"),
+             ("resource_shortage", "加大民生保障力度。"),
+             ("capacity", "加快培养造就高素质专业化教师队伍。"),
+             ("capacity", "推进卫生健康服务能力全面提升三年行动，完成疾病预防控制体系改革任务。"),
+             ("capacity", "农业基础脆弱，抗灾能力不强。"),
+             ("coordination", "强化多污染物协同控制和区域污染协同治理。"),
+             ("coordination", "组建市区两级营商环境建设局，建立规范高效的政企沟通工作机制。"),
+             ("mobility_atomization", "保障农民工工资按时足额发放。"),
+             ("rule_of_law", "坚持精准治污、科学治污、依法治污，持续深入打好蓝天、碧水、净土保卫战。"),
+             ("rule_of_law", "我们要全面贯彻党的宗教工作基本方针，依法管理宗教事务。"),
+             ("rule_of_law", "以控制成本为核心打造市场化法治化国际化营商环境，更大力度降低税费、融资、物流等企业成本。"),
+             ("rule_of_law", "依法接受人大监督，自觉接受政协民主监督，主动接受监察监督、法律监督、群众监督。"),
+             ("authority_mismatch", "深化人才发展体制机制改革，给予科研人员更多自主权。")]
+    for theme, text in wrong:
+        assert theme not in _themes(pattern_matcher, text, "measure"), text
+    right = [("resource_shortage", "社区工作经费不足，办公用房紧张。"),
+             ("resource_shortage", "加大对社区的经费投入，保障居委会正常运转。"),
+             ("capacity", "加强社区工作者队伍建设，提升社工专业化水平。"),
+             ("capacity", "村干部法律知识缺失，工作能力不强。"),
+             ("coordination", "建立社区、物业、业委会三方联动机制。"),
+             ("mobility_atomization", "推进农民工市民化，让有意愿的进城农民工在城镇落户。"),
+             ("rule_of_law", "坚持依法行政，推进法治政府建设。"),
+             ("rule_of_law", "村干部要依法办事，带头遵守村规民约。"),
+             ("rule_of_law", "今后要继续制订和完备各种法律。"),
+             ("authority_mismatch", "向街道和社区下放执法权限。")]
+    for theme, text in right:
+        assert theme in _themes(pattern_matcher, text, "measure"), text
+
+
+def test_the_models_own_themes_need_a_clear_probability(matcher):
+    """City reports: at the former threshold 0.5 the model gave 部分企业生产经营困难 party_coverage and
+    party_governance_gap (企业 of the 两新 units it learnt from) and 促进农村宜居宜业 rule_of_law."""
+    for text, type_ in (("有效需求不足，部分企业生产经营困难；", "problem"), ("促进农村宜居宜业。", "measure")):
+        assert _themes(matcher, text, type_) == [], text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CITY.exists(), reason="shared corpora absent")
+def test_work_report_theme_links_judged_by_hand_stay_precise(tmp_path):
+    """Through the pipeline, on 220 links of city and national work reports judged by hand
+    (corpora/labels/eval/work-report-themes.jsonl): 0.412 and 0.250 of them were right at stop 32's code;
+    the field's context words and the model's threshold give 0.695 and 0.636, keeping 80 of the 81 right ones."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, str(root / "bench" / "theme_precision.py"), "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, check=True, cwd=root)
+    rows = {line.split()[0]: line.split() for line in res.stdout.splitlines()[1:]}
+    for corpus, least in (("city-reports-2024", 0.65), ("national-reports", 0.55)):
+        _, _, _, _, precision, kept = rows[corpus]
+        kept_right, all_right = map(int, kept.split("/"))
+        assert float(precision) >= least and kept_right >= all_right - 2, res.stdout
