@@ -494,6 +494,9 @@ class ThemesConfig(Strict):
     max_topics: int = Field(12, ge=2, description="most themes it tries (the most coherent number in between wins)")
     merge_overlap: float = Field(0.5, ge=0, le=1, description="a discovered theme sharing this share of sentences or top terms with a seeded one is merged")
     max_discovery_sentences: int = Field(50_000, ge=100, description="beyond this, discovery fits on a hash sample")
+    split_share: float = Field(0.3, gt=0, le=1, description="a discovered cluster holding more than this share of "
+                               "its kind's sentences is clustered again into more specific themes")
+    split_depth: int = Field(1, ge=0, description="how many times a too large cluster may be split (0: never)")
     random_state: int = 0
 
     @field_validator("max_topics")

@@ -40,7 +40,7 @@ def test_theme_id_depends_only_on_the_leading_words():
 def test_discovery_gives_labelled_themes_with_stable_ids(problems):
     cfg = _cfg()
     found, links = discover_themes(problems, cfg)
-    assert 3 <= len(found) <= cfg.themes.max_topics
+    assert 3 <= len(found) <= cfg.themes.max_topics ** (cfg.themes.split_depth + 1)
     for row in found:
         assert re.fullmatch(r"d_[0-9a-f]{8}", row["theme_id"]) and row["kind"] == "discovered"
         assert len(row["top_terms"]) >= 3 and 1 <= len(row["examples"]) <= 3
@@ -48,6 +48,20 @@ def test_discovery_gives_labelled_themes_with_stable_ids(problems):
     assert {l["method"] for l in links} == {"discovered"}
     again, _ = discover_themes(problems.sample(frac=1.0, random_state=3), cfg)
     assert {r["theme_id"] for r in again} == {r["theme_id"] for r in found}
+
+
+def test_a_theme_holding_much_of_the_sentences_is_split_into_specific_ones(problems):
+    """Unsplit, the coherence picks 4 themes of the reports' 1,756 problem sentences, one of them holding 877
+    (高校、毕业生、城镇: jobs, but also science, transport and every 'still to improve'); each cluster above
+    themes.split_share is clustered again, twice here: 15 themes, none above the share (形式主义、官僚主义、整治 among them)."""
+    flat, _ = discover_themes(problems, _cfg(split_depth=0))
+    assert len(flat) <= _cfg().themes.max_topics
+    assert max(r["n_sentences"] for r in flat) > 0.3 * len(problems)
+    found, links = discover_themes(problems, _cfg(split_depth=2, split_share=0.3))
+    assert len(found) > len(flat)
+    assert max(r["n_sentences"] for r in found) <= 0.3 * len(problems)
+    linked = [(l["doc_id"], l["sent_id"]) for l in links]
+    assert len(linked) == len(set(linked))  # a sentence belongs to one discovered theme
 
 
 def test_numbers_and_words_of_degree_are_no_terms():
