@@ -163,6 +163,13 @@ class IngestConfig(Strict):
         description="regex (whole line): lines above an official document's title that are not it, passed over "
                     "when the title is taken from the text: the issuer's header (某某街道办公室文件), the document "
                     "number (某街办发〔2024〕12号, 签发人：张三), urgency and secrecy marks (特急, 机密★1年)")
+    not_title: str = Field(
+        r"[（(][^（）()]*[)）]|[—－-]{1,2}.*|.*会议上[)）]?"
+        r"|\S{0,20}?(?:市长|省长|州长|县长|区长|盟长|旗长|主席|书记)\s*[\u4e00-\u9fff](?:\s*[\u4e00-\u9fff]){1,3}",
+        description="regex (whole line): lines a text may open with that are never its title: the lines under a "
+                    "speech's title, its occasion, bracketed or after a dash or cut short at 会议上 (（2024年1月29日在"
+                    "杭州市第十四届人民代表大会第四次会议上）, ——2024年2月29日在…), and its speaker (市长  马  军); "
+                    "the file is then titled by its name")
     title_placeholders: str = Field(
         r"(?:untitled|title|无标题|未命名|document\s*\d*|文档\s*\d*|新建\s*(?:Microsoft\s*Word\s*|文本\s*)?文档\s*\d*"
         r"|(?:Microsoft\s*)?(?:PowerPoint\s*)?演示文稿\s*\d*|幻灯片\s*\d*)",

@@ -223,9 +223,9 @@ def test_a_speech_that_lost_its_title_is_named_by_its_file(tmp_path):
     speaker (蚌埠). None is a title; a title in the same form as a speech's occasion still is."""
     for line in ("（2024年1月29日在杭州市第十四届人民代表大会第四次会议上）", "人民代表大会第二次会议上", "市长  马  军",
                  "杭州市人民政府市长  姚高员", "——2024年2月29日在玉林市第六届人民代表大会第六次会议上 市长 张惠强"):
-        assert not metadata.looks_like_title(line), line
+        assert not metadata.looks_like_title(line, CFG.ingest.not_title), line
     for line in ("在全市基层治理工作会议上的讲话", "关于加强基层治理的实施意见（试行）", "2024年政府工作报告"):
-        assert metadata.looks_like_title(line), line
+        assert metadata.looks_like_title(line, CFG.ingest.not_title), line
     p = tmp_path / "city-reports-2024" / "杭州.txt"
     p.parent.mkdir()
     p.write_text("（2024年1月29日在杭州市第十四届人民代表大会第四次会议上）\n\n杭州市人民政府市长  姚高员\n\n各位代表：\n\n"

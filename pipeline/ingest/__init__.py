@@ -393,7 +393,7 @@ def _articles(text: str, unit: formats.Unit, names: list[str], top: str | None, 
         if join != "never":
             cleaned = join_broken_lines(cleaned, cfg.structure, wrapped_only=join == "wrapped")
         if not title:
-            found = metadata.title_line(cleaned, cfg.ingest.title_skip)
+            found = metadata.title_line(cleaned, cfg.ingest.title_skip, cfg.ingest.not_title)
             if found:
                 title, cleaned = found
             else:

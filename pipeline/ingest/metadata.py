@@ -31,12 +31,6 @@ _AUTHOR = re.compile(r"(?:作者|撰稿|执笔)\s*[:：]\s*(.+?)(?=\s{1}(?:来�
 _HEADING_MARK = re.compile(r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条编部分篇]|[一二三四五六七八九十]+[、.．]"
                            r"|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．)）]|[①-⑳])")
 _NOT_TITLE_END = tuple("。；，、：;,:！？!?…")
-#: lines under a speech's title: its occasion, bracketed or after a dash, or cut short at 会议上 (（2024年1月29日在
-#: 杭州市第十四届人民代表大会第四次会议上）, ——2024年2月29日在…), and the speaker (市长  马  军, 杭州市人民政府市长  姚高员)
-_SUBTITLE = re.compile(r"[（(][^（）()]*[)）]|[—－-]{1,2}.*|.*会议上[)）]?"
-                       r"|\S{0,20}?(?:市长|省长|州长|县长|区长|盟长|旗长|主席|书记)\s*[\u4e00-\u9fff](?:\s*[\u4e00-\u9fff]){1,3}")
-
-
 def parse_date(text: str) -> str | None:
     """First date in the text as yyyy-mm-dd, or yyyy-mm; None when there is none (or it is impossible)."""
     for m in _FULL_DATE.finditer(text):
@@ -184,25 +178,26 @@ def clean_title(title: str, noise: str, placeholders: str) -> str | None:
     return title
 
 
-def title_line(text: str, skip: str, max_skipped: int = 4) -> tuple[str, str] | None:
+def title_line(text: str, skip: str, not_title: str = "", max_skipped: int = 4) -> tuple[str, str] | None:
     """The title a text opens with, and the text without it: its first line when that looks like a title,
     or, in an official document, the first line below the lines that are not its title (the issuer's
-    header, the document number: ingest.title_skip), which stay in the text."""
+    header, the document number: ingest.title_skip), which stay in the text; not_title: looks_like_title's."""
     lines = text.split("\n", max_skipped + 1)
     k = 0
     while k < min(max_skipped, len(lines) - 1) and lines[k].strip() and re.fullmatch(skip, lines[k].strip()):
         k += 1
-    if not looks_like_title(lines[k]):
+    if not looks_like_title(lines[k], not_title):
         return None
     rest = "\n".join(lines[k + 1:]).lstrip("\n")
     return lines[k], "\n".join([*lines[:k], rest]) if k else rest
 
 
-def looks_like_title(line: str, max_chars: int = 60) -> bool:
-    """Short, not a sentence, not a numbered heading, not a salutation or a date line, not a line under a
-    speech's title (its occasion, its speaker: _SUBTITLE), which a file that lost its title opens with."""
+def looks_like_title(line: str, not_title: str = "", max_chars: int = 60) -> bool:
+    """Short, not a sentence, not a numbered heading, not a salutation or a date line, not a whole line of
+    the regex not_title (ingest.not_title: a speech's occasion or speaker, which a file that lost its title
+    opens with)."""
     line = line.strip()
-    if not 2 <= len(line) <= max_chars or line.endswith(_NOT_TITLE_END) or _SUBTITLE.fullmatch(line):
+    if not 2 <= len(line) <= max_chars or line.endswith(_NOT_TITLE_END) or (not_title and re.fullmatch(not_title, line)):
         return False
     if _HEADING_MARK.match(line) or _DATE_LINE.search(line) or sum(line.count(c) for c in "，。；,") > 1:
         return False
