@@ -31,6 +31,8 @@ _AUTHOR = re.compile(r"(?:作者|撰稿|执笔)\s*[:：]\s*(.+?)(?=\s{1}(?:来�
 _HEADING_MARK = re.compile(r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条编部分篇]|[一二三四五六七八九十]+[、.．]"
                            r"|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．)）]|[①-⑳])")
 _NOT_TITLE_END = tuple("。；，、：;,:！？!?…")
+
+
 def parse_date(text: str) -> str | None:
     """First date in the text as yyyy-mm-dd, or yyyy-mm; None when there is none (or it is impossible)."""
     for m in _FULL_DATE.finditer(text):
