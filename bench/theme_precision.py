@@ -1,15 +1,17 @@
-"""Precision of the seeded themes on work reports: corpora/labels/eval/work-report-themes.jsonl.
+"""Precision of the seeded themes on work reports and laws: corpora/labels/eval/*-themes.jsonl.
 
     .venv/bin/python bench/theme_precision.py [--out outputs/theme-precision] [--config FILE]
 
 The seeded themes were written for essays on community governance; a work report speaks of every field in
-the same words (经费投入 of R&D, 能力建设 of hospitals, 协同治理 of pollution, 依法 of anything). The 220 links
-(sentence, theme) of the file were drawn at random from those zhili gave the city work reports 2024 (160) and
-the national reports (60) at stop 32's code, and each was judged right or wrong under
-corpora/labels/GUIDELINES.md ("mark a theme only when the unit is clearly about it") without seeing how it
-was found. The script runs the pipeline, as configured, on the links' source files and prints, per corpus,
-how many of the links are still given, their precision, and how many of the right ones are kept. Links a
-change adds are not in the file: a change that gives more themes needs links of its own judged.
+the same words (经费投入 of R&D, 能力建设 of hospitals, 协同治理 of pollution, 依法 of anything), and a law says
+依法 and 法律、法规规定 in every clause. work-report-themes.jsonl holds 220 links (sentence, theme) drawn at random
+from those zhili gave the city work reports 2024 (160) and the national reports (60) at stop 32's code;
+regulation-themes.jsonl 120 links drawn likewise from 200 local regulations after stop 33's first changes.
+Each was judged right or wrong under corpora/labels/GUIDELINES.md ("mark a theme only when the unit is
+clearly about it") without seeing how it was found. The script runs the pipeline, as configured, on the
+links' source files and prints, per corpus, how many of the links are still given, their precision, and how
+many of the right ones are kept. Links a change adds are not in the files: a change that gives more themes
+needs links of its own judged.
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ from pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpora"
-LABELS = ROOT / "corpora" / "labels" / "eval" / "work-report-themes.jsonl"
-SOURCES = {"city-reports-2024": SHARED / "city-reports-2024", "national-reports": SHARED / "national-reports"}
+LABELS = [ROOT / "corpora" / "labels" / "eval" / name for name in ("work-report-themes.jsonl", "regulation-themes.jsonl")]
+SOURCES = {"city-reports-2024": SHARED / "city-reports-2024", "national-reports": SHARED / "national-reports",
+           "local-regulations": SHARED / "local-regulations"}
 
 
 def given_links(run_dir: Path) -> set[tuple[str, str, str]]:
@@ -44,7 +47,7 @@ def report(links: list[dict], given: set[tuple[str, str, str]]) -> list[str]:
     """Per corpus: links judged, right, still given, precision of those given, right ones kept."""
     by_corpus: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     for link in links:
-        kept = (link["doc"], link["text"], link["theme"]) in given
+        kept = (Path(link["doc"]).name, link["text"], link["theme"]) in given
         by_corpus[link["corpus"]].append((link["correct"], kept))
     lines = [f"{'corpus':18s} {'links':>5s} {'right':>5s} {'given':>5s} {'precision':>9s} {'right kept':>10s}"]
     for corpus, pairs in sorted(by_corpus.items()):
@@ -62,12 +65,13 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=None, help="YAML config (default configs/default.yaml)")
     args = ap.parse_args()
     cfg = load_config(args.config)
-    links = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    links = [json.loads(line) for path in LABELS for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as work:
         corpus = Path(work) / "corpus"
-        corpus.mkdir()
-        for name, source in sorted({(link["doc"], link["corpus"]) for link in links}):
-            shutil.copy(SOURCES[source] / name, corpus / name)
+        for doc, source in sorted({(link["doc"], link["corpus"]) for link in links}):
+            target = corpus / source / doc
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SOURCES[source] / doc, target)
         run(corpus, out=args.out, config=cfg)
     print("\n".join(report(links, given_links(args.out))))
 

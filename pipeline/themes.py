@@ -71,6 +71,9 @@ class ThemeSpec(Strict):
                                           "context_terms, count only in a sentence holding one of `context`")
     context: list[str] = Field(default_factory=list, description="phrases of the theme's field, one of which "
                                "a sentence needs for its context_terms and context_patterns to count")
+    context_genres_excluded: list[str] = Field(
+        default_factory=list, description="genres (the annotate stage's genre: cue) in whose sentences the context "
+        "terms and patterns do not count at all: in a statute 依法 and 违法 are the form of every clause")
 
     @model_validator(mode="after")
     def _has_matchers(self) -> ThemeSpec:
@@ -106,14 +109,16 @@ class CompiledTheme:
     negative: re.Pattern | None
     contextual: re.Pattern | None = None
     context: re.Pattern | None = None
+    context_genres_excluded: frozenset[str] = frozenset()
 
-    def hits(self, text: str) -> list[str]:
+    def hits(self, text: str, genre: str | None = None) -> list[str]:
         """Distinct matched phrases after masking negative phrases (人口老龄化 hides 老龄化); a match may not
-        span a masked phrase. Context terms count where the masked text also names the theme's field."""
+        span a masked phrase. Context terms count where the masked text also names the theme's field, and
+        the sentence's genre is not one of context_genres_excluded."""
         if self.negative is not None:
             text = self.negative.sub(lambda m: MASK * len(m.group()), text)
         found = [m.group() for m in self.positive.finditer(text)] if self.positive is not None else []
-        if self.contextual is not None and self.context.search(text):
+        if self.contextual is not None and genre not in self.context_genres_excluded and self.context.search(text):
             found += [m.group() for m in self.contextual.finditer(text)]
         return list(dict.fromkeys(f for f in found if f and MASK not in f))
 
@@ -137,7 +142,16 @@ def _alternation(terms: list[str], patterns: list[str]) -> re.Pattern | None:
 def compile_theme(theme_id: str, spec: ThemeSpec) -> CompiledTheme:
     return CompiledTheme(theme_id, _alternation(spec.terms, spec.patterns),
                          _alternation(spec.negative_terms, spec.negative_patterns),
-                         _alternation(spec.context_terms, spec.context_patterns), _alternation(spec.context, []))
+                         _alternation(spec.context_terms, spec.context_patterns), _alternation(spec.context, []),
+                         frozenset(spec.context_genres_excluded))
+
+
+def sentence_genre(sentence: dict) -> str | None:
+    """The genre the annotate stage found for the sentence's document (its genre:NAME cue), if any."""
+    for cue in sentence.get("cues") or ():
+        if cue.startswith("genre:"):
+            return cue.split(":")[1]
+    return None
 
 
 class Prefilter:
@@ -231,6 +245,7 @@ class ThemeMatcher:
         self.compiled = [compile_theme(t, s) for t, s in self.specs.items()]
         self.prefilter = Prefilter(list(self.specs.values()))
         self.gate = set(cfg.themes.theme_types)
+        self.model_genres_excluded = set(cfg.themes.model_genres_excluded)
         self.pattern_gate = set(cfg.themes.pattern_types)
         self._feature_args = (cfg.annotate.tokenizer, str(cfg.resolve(cfg.annotate.userdict)),
                               str(cfg.resolve(cfg.annotate.stopwords)))
@@ -285,10 +300,13 @@ class ThemeMatcher:
         if not gated:
             return out
         texts = TOKENS.nfkc_all([sentences[i].get("text") for i in gated])  # annotation's, in a worker
+        genres = [sentence_genre(sentences[i]) for i in gated]
         proba, x = None, None
         if self.model is not None:
             types = [sentences[i].get("type") for i in gated]
             proba, x = self.model.predict_texts(texts, types, *self._feature_args)
+            # the model learnt from essays: in a statute's sentences it neither gives nor continues a theme
+            proba[np.array([g in self.model_genres_excluded for g in genres], dtype=bool)] = 0.0
         model_index = {t: k for k, t in enumerate(self.model.themes)} if self.model else {}
         threshold, pattern_score = self.cfg.themes.model_threshold, self.cfg.themes.pattern_score
         candidates = self.prefilter.candidates(texts)
@@ -300,7 +318,7 @@ class ThemeMatcher:
                     above[:, j] = proba[:, k] >= threshold
         for row, j in zip(*(a.tolist() for a in np.nonzero(candidates | above))):
             i, theme, k = gated[row], self.compiled[j], columns[j]
-            hits = theme.hits(texts[row]) if candidates[row, j] else []
+            hits = theme.hits(texts[row], genres[row]) if candidates[row, j] else []
             p = float(proba[row, k]) if k is not None else 0.0
             if hits and p >= threshold:
                 out[i][theme.theme_id] = (max(p, pattern_score), "both", _evidence(hits))
@@ -326,7 +344,7 @@ class ThemeMatcher:
             return
         texts = TOKENS.nfkc_all([sentences[i].get("text") for i in rows])
         for row, j in zip(*(a.tolist() for a in np.nonzero(self.prefilter.candidates(texts)))):
-            hits = self.compiled[j].hits(texts[row])
+            hits = self.compiled[j].hits(texts[row], sentence_genre(sentences[rows[row]]))
             if hits:
                 out[rows[row]][self.compiled[j].theme_id] = (self.cfg.themes.pattern_score, "pattern", _evidence(hits))
 
