@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.extmath import svd_flip
 
 from pipeline.config import Config
 from pipeline.nfkc import nfkc_all
@@ -113,10 +114,8 @@ def truncated_svd(x: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.
 
     u, s, vt = svds(x.astype(np.float64), k=k, v0=np.ones(min(x.shape)), solver="arpack")
     order = np.argsort(-s)
-    u, vt = u[:, order], vt[order]
-    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])  # sklearn's svd_flip convention
-    signs[signs == 0] = 1
-    return u * signs, s[order], vt * signs[:, None]
+    u, vt = svd_flip(u[:, order], vt[order], u_based_decision=False)
+    return u, s[order], vt
 
 
 def _fit(x: sp.csr_matrix, svd: tuple[np.ndarray, np.ndarray, np.ndarray], k: int, random_state: int) -> NMF:
